@@ -1,0 +1,62 @@
+//! # fibra — an M:N task runtime
+//!
+//! N worker threads run many lightweight tasks. Tasks are balanced by
+//! lock-free work stealing, their memory is pooled, and idle workers sleep.
+//!
+//! ```
+//! let rt = fibra::Runtime::builder().workers(2).build()?;
+//!
+//! // Spawn and join, from anywhere.
+//! let handle = rt.spawn(|| 1 + 1);
+//! assert_eq!(handle.join().unwrap(), 2);
+//!
+//! // Run a "main task" that spawns more tasks (the local, lock-free path).
+//! let total: u64 = rt.block_on(|| {
+//!     let handles: Vec<_> = (0..1000u64).map(|i| fibra::spawn(move || i)).collect();
+//!     handles.into_iter().map(|h| h.join().unwrap()).sum()
+//! });
+//! assert_eq!(total, 499_500);
+//!
+//! // Fork-join parallelism without allocation.
+//! let (a, b) = rt.block_on(|| fibra::join(|| 20 * 2, || 1 + 1));
+//! assert_eq!(a + b, 42);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Tasks run to completion: they cannot block on one another yet (fibers are
+//! a planned layer). A task that waits — [`JoinHandle::join`], [`scope`],
+//! [`join`] — makes its worker run other tasks meanwhile, so that waiting
+//! never deadlocks the runtime; waiting from a thread that is not a worker
+//! puts that thread to sleep. Blocking a worker in other ways (a
+//! `std::sync::Mutex` held for long, blocking I/O, `thread::sleep`) blocks one
+//! worker, as in Rayon.
+//!
+//! Layers, bottom up: `queue` (run queues), `task` (cells, pool, state word),
+//! `idle` (who searches, who sleeps), `park` (futex parker), `worker` (the
+//! loop), `runtime` (the public API). See `DESIGN.md` in the repository.
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod idle;
+mod loom;
+mod park;
+mod queue;
+#[cfg(not(loom))]
+mod runtime;
+#[cfg(not(loom))]
+mod task;
+#[cfg(loom)]
+mod task {
+    pub(crate) mod state;
+}
+#[cfg(not(loom))]
+mod worker;
+
+#[cfg(not(loom))]
+pub use runtime::{
+    global::{join, scope, spawn},
+    Builder, Handle, Metrics, Runtime, Scope, ScopedJoinHandle, WorkerMetrics, WORKERS_ENV,
+};
+#[cfg(not(loom))]
+pub use task::join_handle::{JoinError, JoinHandle};

@@ -1,0 +1,47 @@
+//! The one place that chooses between `std` and `loom` primitives.
+//!
+//! Every lock-free structure in fibra imports its atomics, `Mutex` and
+//! `thread` from here, never from `std` directly, so that building with
+//! `RUSTFLAGS="--cfg loom"` swaps them all for loom's model-checked versions.
+//! Code that only makes sense outside loom (thread-local caches, futexes,
+//! OS threads with names) is gated with `#[cfg(not(loom))]` where it lives.
+
+#[cfg(loom)]
+pub(crate) use loom::{
+    sync::{atomic, Arc, Condvar, Mutex, MutexGuard},
+    thread,
+};
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::{atomic, Mutex, MutexGuard};
+
+/// Locks a mutex, ignoring poisoning: fibra never panics while holding one of
+/// its own locks, and a poisoned lock would only hide the first error.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Runs a loom model with a bounded preemption count and returns how many
+/// interleavings loom explored, so each test can assert it explored more than
+/// one (a model that silently ran on plain atomics would explore exactly one).
+#[cfg(all(loom, test))]
+pub(crate) fn model_counting<F>(f: F) -> usize
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let explored = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = explored.clone();
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
+    explored.load(Ordering::Relaxed)
+}

@@ -1,0 +1,14 @@
+//! Putting one OS thread to sleep until another wakes it.
+//!
+//! [`Parker`] is the single sleep/wake primitive under everything in fibra
+//! that waits: idle workers, `JoinHandle::join`, `scope` and `join`. Parkers
+//! are handed out by [`Parker::for_current_thread`] and are never freed (a
+//! thread's parker returns to a free list when the thread exits), so a waker
+//! may always call [`Parker::unpark`] on a pointer it read earlier, even if
+//! the sleeper has since returned: the worst case is a spurious wake-up,
+//! which every caller of `park` tolerates by re-checking its condition.
+
+mod futex;
+mod parker;
+
+pub(crate) use parker::Parker;

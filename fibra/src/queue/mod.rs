@@ -1,0 +1,19 @@
+//! Run queues: where runnable work waits.
+//!
+//! - [`local`]: each worker's fixed-capacity ring. The owner pushes and pops;
+//!   other workers steal half of it at once.
+//! - [`inject`]: the global queue. Threads that are not workers spawn into it,
+//!   and a full local ring spills half of itself into it in one batch.
+//! - [`join_deque`]: each worker's Chase-Lev deque of jobs offered by
+//!   `fibra::join`; the owner takes back LIFO, thieves steal the oldest.
+//!
+//! Why two per-worker queues instead of one: the run queue is scheduled FIFO
+//! (fair among long-lived tasks, as Go and Tokio do) and stolen half at a time,
+//! while a fork-join job must be taken back LIFO by its owner. Taking from the
+//! tail of a ring that thieves steal half of at a time is not safe without a
+//! second protocol, so the join jobs get a textbook Chase-Lev deque whose
+//! thieves take one job at a time — the oldest, and so the biggest.
+
+pub(crate) mod inject;
+pub(crate) mod join_deque;
+pub(crate) mod local;

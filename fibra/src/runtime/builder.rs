@@ -1,0 +1,127 @@
+//! `Builder`: configures and starts a [`Runtime`].
+
+use super::Runtime;
+use crate::idle::MAX_WORKERS;
+use std::io;
+use std::num::NonZeroUsize;
+
+/// The environment variable that sets the default worker count (like Go's
+/// `GOMAXPROCS`).
+pub const WORKERS_ENV: &str = "FIBRA_WORKERS";
+
+/// Configures a [`Runtime`].
+///
+/// ```
+/// let rt = fibra::Runtime::builder()
+///     .workers(4)
+///     .thread_name("my-app-worker")
+///     .build()?;
+/// assert_eq!(rt.num_workers(), 4);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    workers: Option<usize>,
+    thread_name: String,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: worker count from `FIBRA_WORKERS` or the
+    /// CPUs this process may use, threads named `fibra-worker-N`.
+    pub fn new() -> Builder {
+        Builder { workers: None, thread_name: "fibra-worker".to_string() }
+    }
+
+    /// Sets the number of worker threads. `0` makes [`build`](Self::build)
+    /// fail with [`io::ErrorKind::InvalidInput`].
+    pub fn workers(mut self, count: usize) -> Builder {
+        self.workers = Some(count);
+        self
+    }
+
+    /// Sets the prefix of the worker threads' names (`PREFIX-0`, `PREFIX-1`, ...).
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// Starts the worker threads.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::InvalidInput`] for a worker count of zero or above
+    /// 65,535, or a malformed `FIBRA_WORKERS`; the OS error if a thread could
+    /// not be started.
+    pub fn build(self) -> io::Result<Runtime> {
+        let workers = match self.workers {
+            Some(count) => validate_worker_count(count, "Builder::workers")?,
+            None => default_worker_count()?,
+        };
+        Runtime::start(workers, &self.thread_name)
+    }
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message)
+}
+
+fn validate_worker_count(count: usize, source: &str) -> io::Result<usize> {
+    if count == 0 {
+        return Err(invalid(format!("fibra: {source}: the worker count must be at least 1, got 0")));
+    }
+    if count > MAX_WORKERS {
+        return Err(invalid(format!("fibra: {source}: {count} workers is more than the supported {MAX_WORKERS}")));
+    }
+    Ok(count)
+}
+
+/// `FIBRA_WORKERS` if set, else the CPUs this process may run on (the
+/// affinity mask and cgroup CPU quota are respected by
+/// `std::thread::available_parallelism`).
+pub(crate) fn default_worker_count() -> io::Result<usize> {
+    match std::env::var(WORKERS_ENV) {
+        Ok(value) => parse_workers_env(&value),
+        Err(std::env::VarError::NotPresent) => {
+            Ok(std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(1).min(MAX_WORKERS))
+        }
+        Err(std::env::VarError::NotUnicode(raw)) => {
+            Err(invalid(format!("fibra: {WORKERS_ENV}={raw:?} is not a positive integer")))
+        }
+    }
+}
+
+pub(crate) fn parse_workers_env(value: &str) -> io::Result<usize> {
+    let count: usize = value
+        .trim()
+        .parse()
+        .map_err(|_| invalid(format!("fibra: {WORKERS_ENV}={value:?} is not a positive integer")))?;
+    validate_worker_count(count, WORKERS_ENV)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values() {
+        assert_eq!(parse_workers_env("3").unwrap(), 3);
+        assert_eq!(parse_workers_env(" 8\n").unwrap(), 8);
+        for bad in ["", "0", "-1", "two", "1.5", "99999999"] {
+            let err = parse_workers_env(bad).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+            assert!(err.to_string().contains("FIBRA_WORKERS"), "{err}");
+        }
+    }
+
+    #[test]
+    fn zero_workers_is_an_error_not_a_panic() {
+        let err = Builder::new().workers(0).build().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("at least 1"), "{err}");
+    }
+}

@@ -1,0 +1,176 @@
+//! State shared by a runtime's handles and workers.
+//!
+//! Ownership of queued tasks: each `*mut Header` in a run queue, next slot or
+//! the global queue owns its task's scheduler reference. Whoever removes it
+//! runs it or, once the runtime is closed, cancels it; so at shutdown every
+//! queued task is dropped exactly once (see `Shared::close` and
+//! `WorkerContext::drain_on_shutdown`).
+
+use super::metrics::WorkerCounters;
+use crate::idle::Idle;
+use crate::park::Parker;
+use crate::queue::{inject::InjectQueue, join_deque::JoinDeque, local::LocalQueue};
+use crate::task::{cell, Header};
+use crate::worker::{self, JobHeader};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+pub(crate) struct Shared {
+    pub(crate) workers: Box<[WorkerShared]>,
+    pub(crate) inject: InjectQueue<Header>,
+    pub(crate) idle: Idle,
+    /// Set once, by shutdown: spawns are refused (cancelled), queued tasks are
+    /// cancelled instead of run, workers leave their loop.
+    closed: AtomicBool,
+    pub(crate) spawned_outside: AtomicU64,
+    pub(crate) cancelled: AtomicU64,
+    exited_workers: Mutex<usize>,
+    all_exited: Condvar,
+}
+
+/// The parts of one worker that other threads touch.
+pub(crate) struct WorkerShared {
+    pub(crate) run_queue: LocalQueue<Header>,
+    /// The task to run next (see `worker`); thieves may take it.
+    pub(crate) next_slot: AtomicPtr<Header>,
+    pub(crate) join_jobs: JoinDeque<JobHeader>,
+    pub(crate) parker: &'static Parker,
+    pub(crate) metrics: WorkerCounters,
+}
+
+impl Shared {
+    pub(crate) fn new(num_workers: usize) -> Shared {
+        let workers = (0..num_workers)
+            .map(|_| WorkerShared {
+                run_queue: LocalQueue::new(),
+                next_slot: AtomicPtr::new(std::ptr::null_mut()),
+                join_jobs: JoinDeque::new(),
+                parker: Parker::unused(),
+                metrics: WorkerCounters::default(),
+            })
+            .collect();
+        Shared {
+            workers,
+            inject: InjectQueue::new(),
+            idle: Idle::new(num_workers),
+            closed: AtomicBool::new(false),
+            spawned_outside: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            exited_workers: Mutex::new(0),
+            all_exited: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        // Acquire: pairs with the Release store in `close`; a worker that sees
+        // it also sees the closed global queue.
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Schedules a freshly allocated task (we hold its scheduler reference):
+    /// locally when called on one of our workers, else via the global queue.
+    pub(crate) fn schedule(self: &Arc<Self>, task: NonNull<Header>) {
+        if self.is_closed() {
+            self.cancel(task);
+            return;
+        }
+        worker::with_current(|cx| match cx {
+            Some(cx) if Arc::ptr_eq(&cx.shared, self) => cx.schedule_local(task),
+            _ => self.schedule_remote(task),
+        })
+    }
+
+    fn schedule_remote(&self, task: NonNull<Header>) {
+        self.spawned_outside.fetch_add(1, Ordering::Relaxed);
+        match self.inject.push(task.as_ptr()) {
+            Ok(()) => self.notify_parked(),
+            Err(_) => self.cancel(task),
+        }
+    }
+
+    /// Moves a local queue's overflow to the global queue (cancelling it if
+    /// the runtime closed meanwhile).
+    pub(crate) fn push_batch_to_global(&self, batch: Vec<*mut Header>) {
+        match self.inject.push_batch(batch) {
+            Ok(()) => self.notify_parked(),
+            Err(refused) => refused.into_iter().filter_map(NonNull::new).for_each(|t| self.cancel(t)),
+        }
+    }
+
+    fn cancel(&self, task: NonNull<Header>) {
+        // SAFETY: callers hold the task's scheduler reference and give it up.
+        unsafe { cell::cancel_task(task) };
+        self.count_cancelled(1);
+    }
+
+    pub(crate) fn count_cancelled(&self, count: u64) {
+        if count > 0 {
+            self.cancelled.fetch_add(count, Ordering::Relaxed);
+        }
+    }
+
+    /// Wakes a parked worker if work was just made available and nobody is
+    /// searching (see `idle/README.md`).
+    pub(crate) fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            self.workers[index].parker.unpark();
+        }
+    }
+
+    /// Step S2 of `idle/README.md`: the last searcher checks every queue.
+    pub(crate) fn notify_if_work_pending(&self) {
+        let pending = !self.inject.is_empty()
+            || self.workers.iter().any(|w| {
+                !w.run_queue.is_empty() || !w.join_jobs.is_empty() || !w.next_slot.load(Ordering::Relaxed).is_null()
+            });
+        if pending {
+            self.notify_parked();
+        }
+    }
+
+    /// Stops accepting work and tells every worker to finish.
+    pub(crate) fn close(&self) {
+        // Release: pairs with the Acquire load in `is_closed`.
+        self.closed.store(true, Ordering::Release);
+        self.inject.close();
+        for (index, worker) in self.workers.iter().enumerate() {
+            self.idle.unpark_worker_by_id(index);
+            worker.parker.unpark();
+        }
+    }
+
+    pub(crate) fn worker_exited(&self) {
+        *crate::loom::lock(&self.exited_workers) += 1;
+        self.all_exited.notify_all();
+    }
+
+    /// Waits until every worker left its loop, until `deadline` at most.
+    pub(crate) fn wait_for_workers(&self, deadline: Option<Instant>) -> bool {
+        let mut exited = crate::loom::lock(&self.exited_workers);
+        while *exited < self.workers.len() {
+            exited = match deadline {
+                None => self.all_exited.wait(exited).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        return false;
+                    };
+                    self.all_exited.wait_timeout(exited, left).unwrap_or_else(|e| e.into_inner()).0
+                }
+            };
+        }
+        true
+    }
+
+    /// After every worker exited: cancel whatever is still queued (a task
+    /// pushed by a thread racing with `close`).
+    pub(crate) fn drain_after_exit(&self) {
+        let mut leftovers: Vec<*mut Header> = self.inject.drain_all();
+        for worker in self.workers.iter() {
+            leftovers.push(worker.next_slot.swap(std::ptr::null_mut(), Ordering::Acquire));
+            leftovers.extend(std::iter::from_fn(|| worker.run_queue.pop()));
+        }
+        leftovers.into_iter().filter_map(NonNull::new).for_each(|t| self.cancel(t));
+    }
+}

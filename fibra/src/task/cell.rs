@@ -1,0 +1,258 @@
+//! One task's memory: a header and inline room for its closure, then its output.
+//!
+//! ```text
+//! Cell (128 bytes, 64-aligned; from the pool)
+//! +--------------------------------------------+
+//! | Header: state | vtable | waiter            |  32 bytes
+//! +--------------------------------------------+
+//! | payload: the closure F until it runs,      |  96 bytes, 16-aligned
+//! |          then Result<T, panic payload>      |  (boxed when larger)
+//! +--------------------------------------------+
+//! ```
+//!
+//! Invariants:
+//! - The payload holds the closure from spawn until the scheduler reference
+//!   runs or cancels the task; then the output (if it ran) until the handle
+//!   takes it or whoever owns it (see `state`) drops it. Only the holder of
+//!   the scheduler reference touches the payload before `COMPLETE`; only the
+//!   output's owner after.
+//! - `waiter` is written only by the handle's owner, before it sets
+//!   `JOIN_WAITING`; it is read only by the completer, after seeing that flag.
+
+use super::state::{AfterComplete, State};
+use crate::park::Parker;
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::mem::{align_of, size_of, MaybeUninit};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+
+/// Bytes of closure (or output) stored inline; larger values are boxed once.
+pub(crate) const PAYLOAD_SIZE: usize = 96;
+const PAYLOAD_ALIGN: usize = 16;
+pub(crate) const CELL_SIZE: usize = size_of::<Cell>();
+pub(crate) const CELL_ALIGN: usize = align_of::<Cell>();
+#[cfg(not(loom))]
+const _: () = assert!(CELL_SIZE == 128 && CELL_ALIGN == 64);
+const _: () = assert!(PAYLOAD_SIZE >= 48, "the issue promises 48-byte closures inline");
+
+/// What a task produced: its value, or the payload of its panic.
+pub(crate) type Output<T> = Result<T, Box<dyn Any + Send + 'static>>;
+
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: State,
+    vtable: &'static Vtable,
+    waiter: UnsafeCell<Option<&'static Parker>>,
+    _reserved: usize,
+}
+
+#[repr(C, align(16))]
+struct Payload(UnsafeCell<MaybeUninit<[u8; PAYLOAD_SIZE]>>);
+
+#[repr(C, align(64))]
+struct Cell {
+    header: Header,
+    payload: Payload,
+}
+
+/// The type-specific operations of one `(F, T)` pair.
+struct Vtable {
+    /// Runs the closure and completes the task; consumes the scheduler ref.
+    run: unsafe fn(NonNull<Header>),
+    /// Drops the closure unrun and completes as cancelled; consumes the ref.
+    cancel: unsafe fn(NonNull<Header>),
+    /// Drops a stored output.
+    drop_output: unsafe fn(NonNull<Header>),
+    /// Moves the stored output to `*mut Output<T>`.
+    read_output: unsafe fn(NonNull<Header>, *mut ()),
+}
+
+fn fits_inline<X>() -> bool {
+    size_of::<X>() <= PAYLOAD_SIZE && align_of::<X>() <= PAYLOAD_ALIGN
+}
+
+/// # Safety
+/// `header` points to a live cell whose payload the caller may write.
+unsafe fn payload_write<X>(header: NonNull<Header>, value: X) {
+    let payload = payload_ptr(header);
+    if fits_inline::<X>() {
+        // SAFETY: the payload is PAYLOAD_SIZE bytes, 16-aligned, and X fits.
+        unsafe { payload.cast::<X>().write(value) }
+    } else {
+        // SAFETY: a Box pointer always fits and is 8-aligned.
+        unsafe { payload.cast::<Box<X>>().write(Box::new(value)) }
+    }
+}
+
+/// # Safety
+/// The payload holds an `X` written by `payload_write::<X>` that the caller
+/// owns; it is moved out (the payload is logically uninitialised after).
+unsafe fn payload_take<X>(header: NonNull<Header>) -> X {
+    let payload = payload_ptr(header);
+    if fits_inline::<X>() {
+        // SAFETY: per the contract, an X is stored inline.
+        unsafe { payload.cast::<X>().read() }
+    } else {
+        // SAFETY: per the contract, a Box<X> is stored.
+        *unsafe { payload.cast::<Box<X>>().read() }
+    }
+}
+
+fn payload_ptr(header: NonNull<Header>) -> *mut u8 {
+    let cell = header.cast::<Cell>().as_ptr();
+    // SAFETY: `header` is the first field of a `Cell` (repr(C)); taking a
+    // field address creates no reference.
+    unsafe { std::ptr::addr_of_mut!((*cell).payload) }.cast::<u8>()
+}
+
+struct VtableFor<F, T>(std::marker::PhantomData<(F, T)>);
+
+impl<F: FnOnce() -> T, T> VtableFor<F, T> {
+    const VTABLE: Vtable = Vtable {
+        run: run::<F, T>,
+        cancel: cancel::<F>,
+        drop_output: drop_output::<T>,
+        read_output: read_output::<T>,
+    };
+}
+
+/// # Safety
+/// The caller holds the scheduler reference of a pending task of this type.
+unsafe fn run<F: FnOnce() -> T, T>(header: NonNull<Header>) {
+    // SAFETY: pending, so the payload holds F, and the scheduler ref owns it.
+    let closure = unsafe { payload_take::<F>(header) };
+    let output: Output<T> = catch_unwind(AssertUnwindSafe(closure));
+    // SAFETY: the closure was moved out; the payload is ours until COMPLETE.
+    unsafe { payload_write(header, output) };
+    // SAFETY: we hold the scheduler ref, so the cell is live.
+    unsafe { finish(header, false) };
+}
+
+/// # Safety
+/// As for `run`.
+unsafe fn cancel<F>(header: NonNull<Header>) {
+    // SAFETY: pending, so the payload holds F, owned by the scheduler ref.
+    drop(unsafe { payload_take::<F>(header) });
+    // SAFETY: we hold the scheduler ref.
+    unsafe { finish(header, true) };
+}
+
+/// # Safety
+/// The caller owns a stored `Output<T>` (see `state`).
+unsafe fn drop_output<T>(header: NonNull<Header>) {
+    // SAFETY: per the contract.
+    drop(unsafe { payload_take::<Output<T>>(header) });
+}
+
+/// # Safety
+/// The caller owns a stored `Output<T>`; `dst` is valid for a write of one.
+unsafe fn read_output<T>(header: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: per the contract.
+    unsafe { dst.cast::<Output<T>>().write(payload_take::<Output<T>>(header)) };
+}
+
+/// Completes the task and releases the scheduler reference.
+///
+/// # Safety
+/// The caller holds the scheduler reference; for a task that ran, the output
+/// is stored.
+unsafe fn finish(header: NonNull<Header>, cancelled: bool) {
+    // SAFETY: the scheduler ref keeps the cell live through this function.
+    let head = unsafe { header.as_ref() };
+    match head.state.complete(cancelled) {
+        // SAFETY: the handle is gone, so the output is ours (state docs).
+        AfterComplete::DropOutput if !cancelled => unsafe { (head.vtable.drop_output)(header) },
+        AfterComplete::DropOutput => {}
+        AfterComplete::WakeWaiter => {
+            // SAFETY: JOIN_WAITING was set, so `waiter` was written before it
+            // (Release) and our AcqRel RMW saw it; nobody writes it again.
+            if let Some(parker) = unsafe { *head.waiter.get() } {
+                parker.unpark();
+            }
+        }
+        AfterComplete::Nothing => {}
+    }
+    // SAFETY: we hold the scheduler reference.
+    unsafe { release(header) };
+}
+
+/// Drops one reference, freeing the cell if it was the last.
+///
+/// # Safety
+/// The caller holds a reference and does not use `header` afterwards.
+pub(crate) unsafe fn release(header: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the cell live for this call.
+    if unsafe { header.as_ref() }.state.release_ref() {
+        // SAFETY: last reference: nobody else can reach the cell; the payload
+        // was emptied (closure taken, output taken or dropped).
+        unsafe { super::pool::free(header.cast()) };
+    }
+}
+
+/// A task's closure in a pooled cell.
+///
+/// # Safety
+/// The closure and its output may borrow data that must outlive the task's
+/// completion; the caller guarantees that (the safe wrappers require
+/// `'static`, `scope`/`block_on` wait for completion or cancellation).
+pub(crate) unsafe fn allocate<F, T>(closure: F) -> NonNull<Header>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    let header = super::pool::alloc().cast::<Header>();
+    let head = Header {
+        state: State::new(super::state::INITIAL),
+        vtable: &VtableFor::<F, T>::VTABLE,
+        waiter: UnsafeCell::new(None),
+        _reserved: 0,
+    };
+    // SAFETY: the pool gives an unused cell-sized, cell-aligned block.
+    unsafe {
+        header.as_ptr().write(head);
+        payload_write(header, closure);
+    }
+    header
+}
+
+/// # Safety
+/// The caller holds the scheduler reference of a pending task; it is consumed.
+pub(crate) unsafe fn run_task(header: NonNull<Header>) {
+    // SAFETY: per the contract the cell is live and pending.
+    unsafe { (header.as_ref().vtable.run)(header) }
+}
+
+/// # Safety
+/// As for `run_task`.
+pub(crate) unsafe fn cancel_task(header: NonNull<Header>) {
+    // SAFETY: per the contract.
+    unsafe { (header.as_ref().vtable.cancel)(header) }
+}
+
+/// # Safety
+/// The caller owns the stored `Output<T>` of a task of output type `T`.
+pub(crate) unsafe fn take_output<T>(header: NonNull<Header>) -> Output<T> {
+    let mut out = MaybeUninit::<Output<T>>::uninit();
+    // SAFETY: per the contract; `out` is valid for one write.
+    unsafe {
+        (header.as_ref().vtable.read_output)(header, out.as_mut_ptr().cast());
+        out.assume_init()
+    }
+}
+
+/// # Safety
+/// The caller owns the stored output.
+pub(crate) unsafe fn drop_stored_output(header: NonNull<Header>) {
+    // SAFETY: per the contract.
+    unsafe { (header.as_ref().vtable.drop_output)(header) }
+}
+
+/// Stores the parker the handle's owner will sleep on.
+///
+/// # Safety
+/// Called only by the handle's owner, before `set_join_waiting`, at most once.
+pub(crate) unsafe fn set_waiter(header: NonNull<Header>, parker: &'static Parker) {
+    // SAFETY: nobody reads `waiter` before JOIN_WAITING is set (module docs).
+    unsafe { *header.as_ref().waiter.get() = Some(parker) };
+}

@@ -1,0 +1,184 @@
+//! `JoinHandle<T>`: waits for a task and takes its output.
+
+use super::cell::{self, Header};
+use super::state::AfterHandleDrop;
+use crate::park::Parker;
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+/// An owned permission to wait for a spawned task and take its result.
+///
+/// Dropping the handle detaches the task: it still runs, and its output is
+/// dropped when it finishes.
+///
+/// ```
+/// let rt = fibra::Runtime::builder().workers(2).build()?;
+/// let handle = rt.spawn(|| 6 * 7);
+/// assert_eq!(handle.join().unwrap(), 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct JoinHandle<T> {
+    header: NonNull<Header>,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: the handle only moves the task's output (T: Send) to its owner.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` only allows `is_finished`, an atomic load.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// # Safety
+    /// `header` is a task of output type `T` whose handle reference this
+    /// handle now owns.
+    pub(crate) unsafe fn from_raw(header: NonNull<Header>) -> JoinHandle<T> {
+        JoinHandle { header, _output: PhantomData }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the handle's reference keeps the cell alive.
+        unsafe { self.header.as_ref() }
+    }
+
+    /// Whether the task has finished (ran to completion, panicked, or was
+    /// cancelled). Never blocks.
+    pub fn is_finished(&self) -> bool {
+        self.header().state.load().is_complete()
+    }
+
+    /// Waits for the task to finish and returns its output.
+    ///
+    /// Returns [`JoinError`] if the task panicked (the payload is in the
+    /// error) or if it was cancelled: dropped without running because the
+    /// runtime shut down first, or because it was spawned on a runtime that
+    /// was already shutting down.
+    ///
+    /// Called from inside a fibra task, the worker runs other tasks while it
+    /// waits, so that joining never deadlocks the runtime; called from any
+    /// other thread, that thread sleeps.
+    pub fn join(self) -> Result<T, JoinError> {
+        let header = self.header;
+        std::mem::forget(self); // the reference is released below instead
+        // SAFETY: we own the handle reference.
+        let head = unsafe { header.as_ref() };
+        if !head.state.load().is_complete() {
+            // SAFETY: only the handle's owner sets the waiter, once, before
+            // JOIN_WAITING.
+            unsafe { cell::set_waiter(header, Parker::for_current_thread()) };
+            if head.state.set_join_waiting() {
+                crate::worker::wait_until(|| head.state.load().is_complete());
+            }
+        }
+        let result = if head.state.load().is_cancelled() {
+            Err(JoinError(Repr::Cancelled))
+        } else {
+            // SAFETY: complete with JOIN_INTEREST still set: the output is ours.
+            match unsafe { cell::take_output::<T>(header) } {
+                Ok(value) => Ok(value),
+                Err(payload) => Err(JoinError(Repr::Panic(payload))),
+            }
+        };
+        // SAFETY: we own the handle reference and do not use the cell again.
+        unsafe { cell::release(header) };
+        result
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        match self.header().state.drop_join_handle() {
+            AfterHandleDrop::Done => {}
+            AfterHandleDrop::DropOutputThenRelease => {
+                if !self.header().state.load().is_cancelled() {
+                    // SAFETY: completed while we held interest: the output is ours.
+                    unsafe { cell::drop_stored_output(self.header) };
+                }
+                // SAFETY: we own the handle reference.
+                unsafe { cell::release(self.header) };
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle").field("finished", &self.is_finished()).finish()
+    }
+}
+
+/// Why [`JoinHandle::join`] returned no value: the task panicked, or it was
+/// cancelled by a shutdown before it ran.
+pub struct JoinError(Repr);
+
+enum Repr {
+    Cancelled,
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    /// True if the task was dropped without running because the runtime shut
+    /// down.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.0, Repr::Cancelled)
+    }
+
+    /// True if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.0, Repr::Panic(_))
+    }
+
+    /// The panic payload, for `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    /// If the error is a cancellation; use [`try_into_panic`](Self::try_into_panic)
+    /// to check first.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic().expect("JoinError::into_panic called on a cancellation")
+    }
+
+    /// The panic payload, or the error itself if it is a cancellation.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.0 {
+            Repr::Panic(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Cancelled => f.write_str("task was cancelled: the runtime shut down before it ran"),
+            Repr::Panic(payload) => match panic_message(payload.as_ref()) {
+                Some(message) => write!(f, "task panicked: {message}"),
+                None => f.write_str("task panicked"),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(payload) => write!(f, "JoinError::Panic({:?})", panic_message(payload.as_ref())),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(error: JoinError) -> std::io::Error {
+        std::io::Error::other(error.to_string())
+    }
+}

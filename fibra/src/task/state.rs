@@ -1,0 +1,211 @@
+//! The task state word: completion flags, join-handle flags and a refcount,
+//! packed in one `AtomicU32` so that every transition is one atomic RMW.
+//!
+//! References: a task cell starts with two, one owned by "the scheduler" (the
+//! queue that holds it, then the worker that runs or cancels it) and one by
+//! the `JoinHandle`. The last one to go frees the cell.
+//!
+//! Who owns the output once the task completes: the `JoinHandle` if
+//! `JOIN_INTEREST` was still set when `COMPLETE` was set, else the runner.
+//! Both flags change only by RMW, so exactly one side sees the other's
+//! flag and drops (or takes) the output.
+
+use crate::loom::atomic::{AtomicU32, Ordering};
+
+/// The closure has finished: ran (output stored) or was cancelled.
+pub(crate) const COMPLETE: u32 = 1 << 0;
+/// Completed without running (shutdown, or spawned on a closed runtime).
+/// Only ever set together with `COMPLETE`.
+pub(crate) const CANCELLED: u32 = 1 << 1;
+/// A `JoinHandle` still exists and will take or drop the output.
+pub(crate) const JOIN_INTEREST: u32 = 1 << 2;
+/// The handle's owner stored its parker in the header's `waiter` field and
+/// may sleep; the completer must unpark it. Set only while `JOIN_INTEREST`.
+pub(crate) const JOIN_WAITING: u32 = 1 << 3;
+/// One reference; the count occupies the bits above the flags.
+pub(crate) const REF_ONE: u32 = 1 << 4;
+const FLAG_MASK: u32 = REF_ONE - 1;
+const _: () = assert!((COMPLETE | CANCELLED | JOIN_INTEREST | JOIN_WAITING) == FLAG_MASK);
+
+/// Scheduler reference + handle reference + the handle's interest.
+pub(crate) const INITIAL: u32 = 2 * REF_ONE | JOIN_INTEREST;
+
+/// A value of the state word.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Snapshot(pub(crate) u32);
+
+impl Snapshot {
+    pub(crate) fn is_complete(self) -> bool {
+        self.0 & COMPLETE != 0
+    }
+    pub(crate) fn is_cancelled(self) -> bool {
+        self.0 & CANCELLED != 0
+    }
+    pub(crate) fn has_join_interest(self) -> bool {
+        self.0 & JOIN_INTEREST != 0
+    }
+    pub(crate) fn is_join_waiting(self) -> bool {
+        self.0 & JOIN_WAITING != 0
+    }
+    pub(crate) fn ref_count(self) -> u32 {
+        self.0 / REF_ONE
+    }
+}
+
+pub(crate) struct State(AtomicU32);
+
+/// What the completer must do after setting `COMPLETE`.
+#[must_use]
+pub(crate) enum AfterComplete {
+    /// The handle is gone: the completer owns (and drops) the output.
+    DropOutput,
+    /// The handle's owner may be asleep: unpark the registered waiter.
+    WakeWaiter,
+    /// The handle will find the output when it looks.
+    Nothing,
+}
+
+/// What `JoinHandle::drop` must do.
+#[must_use]
+pub(crate) enum AfterHandleDrop {
+    /// The task completed first: the handle drops the output (unless it was
+    /// cancelled), then releases its reference.
+    DropOutputThenRelease,
+    /// Interest and reference given up in one step; the runner drops the output.
+    Done,
+}
+
+impl State {
+    pub(crate) fn new(initial: u32) -> State {
+        State(AtomicU32::new(initial))
+    }
+
+    /// The futex word (the join waiter may sleep on it only under loom-free
+    /// builds; fibra sleeps on parkers, so this is for inspection).
+    pub(crate) fn load(&self) -> Snapshot {
+        // Acquire: pairs with the AcqRel RMW in `complete`, so that a reader
+        // that sees COMPLETE also sees the stored output.
+        Snapshot(self.0.load(Ordering::Acquire))
+    }
+
+    /// Sets `COMPLETE` (and `CANCELLED` when `cancelled`).
+    pub(crate) fn complete(&self, cancelled: bool) -> AfterComplete {
+        let flags = if cancelled { COMPLETE | CANCELLED } else { COMPLETE };
+        // AcqRel: Release publishes the output written before this to the
+        // handle's Acquire `load`; Acquire pairs with the handle's Release
+        // RMWs, so the `waiter` it stored before JOIN_WAITING is visible.
+        let prev = Snapshot(self.0.fetch_or(flags, Ordering::AcqRel));
+        debug_assert!(!prev.is_complete());
+        if !prev.has_join_interest() {
+            AfterComplete::DropOutput
+        } else if prev.is_join_waiting() {
+            AfterComplete::WakeWaiter
+        } else {
+            AfterComplete::Nothing
+        }
+    }
+
+    /// Drops one reference; true when it was the last (free the cell).
+    #[must_use]
+    pub(crate) fn release_ref(&self) -> bool {
+        // AcqRel: every access to the cell by this reference's holder (Release)
+        // happens before the last holder frees it (Acquire).
+        let prev = Snapshot(self.0.fetch_sub(REF_ONE, Ordering::AcqRel));
+        debug_assert!(prev.ref_count() >= 1);
+        prev.ref_count() == 1
+    }
+
+    /// Announces that the handle's owner stored its parker and may sleep.
+    /// Returns false if the task completed meanwhile (nothing to wait for).
+    pub(crate) fn set_join_waiting(&self) -> bool {
+        // Release: pairs with the Acquire half of `complete`'s RMW so that the
+        // `waiter` written before this is visible to the completer.
+        // Acquire (on failure): pairs with `complete`'s Release.
+        let prev = Snapshot(self.0.fetch_or(JOIN_WAITING, Ordering::AcqRel));
+        !prev.is_complete()
+    }
+
+    /// Gives up the handle's interest and reference (see [`AfterHandleDrop`]).
+    pub(crate) fn drop_join_handle(&self) -> AfterHandleDrop {
+        let mut current = self.0.load(Ordering::Acquire); // pairs with `complete`
+        loop {
+            if Snapshot(current).is_complete() {
+                return AfterHandleDrop::DropOutputThenRelease;
+            }
+            let next = (current - REF_ONE) & !(JOIN_INTEREST | JOIN_WAITING);
+            // AcqRel: Release orders our last use of the cell before the
+            // runner's free; Acquire pairs with `complete` on failure.
+            match self.0.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return AfterHandleDrop::Done,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::{atomic::AtomicUsize, thread, Arc};
+
+    /// A runner completes while the handle is dropped: the output is dropped
+    /// exactly once and exactly one side frees the cell.
+    #[test]
+    fn complete_races_handle_drop() {
+        let explored = crate::loom::model_counting(|| {
+            let state = Arc::new(State::new(INITIAL));
+            let output_drops = Arc::new(AtomicUsize::new(0));
+            let frees = Arc::new(AtomicUsize::new(0));
+            let runner = {
+                let (state, output_drops, frees) = (state.clone(), output_drops.clone(), frees.clone());
+                thread::spawn(move || {
+                    if let AfterComplete::DropOutput = state.complete(false) {
+                        output_drops.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if state.release_ref() {
+                        frees.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            };
+            match state.drop_join_handle() {
+                AfterHandleDrop::DropOutputThenRelease => {
+                    output_drops.fetch_add(1, Ordering::Relaxed);
+                    if state.release_ref() {
+                        frees.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                AfterHandleDrop::Done => {}
+            }
+            runner.join().unwrap();
+            assert_eq!(output_drops.load(Ordering::Relaxed), 1);
+            assert_eq!(frees.load(Ordering::Relaxed), 1);
+        });
+        assert!(explored > 1, "loom explored {explored} interleavings");
+    }
+
+    /// A joiner registers as waiting while the runner completes: the joiner
+    /// is either told the task is complete or is woken (never left asleep).
+    #[test]
+    fn join_waiting_is_never_missed() {
+        let explored = crate::loom::model_counting(|| {
+            let state = Arc::new(State::new(INITIAL));
+            let woken = Arc::new(AtomicUsize::new(0));
+            let runner = {
+                let (state, woken) = (state.clone(), woken.clone());
+                thread::spawn(move || {
+                    if let AfterComplete::WakeWaiter = state.complete(false) {
+                        woken.store(1, Ordering::Release);
+                    }
+                    let _ = state.release_ref();
+                })
+            };
+            let must_sleep = state.set_join_waiting();
+            runner.join().unwrap();
+            if must_sleep {
+                assert_eq!(woken.load(Ordering::Acquire), 1, "waiter registered but never woken");
+            }
+            assert!(state.load().is_complete());
+        });
+        assert!(explored > 1, "loom explored {explored} interleavings");
+    }
+}

@@ -1,0 +1,124 @@
+//! Jobs that live on a caller's stack (`fibra::join`), and the latch that a
+//! waiting thread sleeps on until they finish.
+//!
+//! A [`StackJob`] is offered through the worker's join deque as a pointer to
+//! its [`JobHeader`]. The frame that owns it never returns before the job has
+//! run: either it takes the job back and runs it itself, or it waits on the
+//! job's [`Latch`], which the thief sets last, after storing the result.
+
+use crate::loom::atomic::{AtomicBool, Ordering};
+use crate::park::Parker;
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// A one-shot flag plus the parker of the one thread that waits for it.
+///
+/// The waiter is fixed at creation (it is the creating thread), and parkers
+/// are never freed, so `set` may unpark after the latch itself is gone:
+/// it copies the parker reference out before the releasing store.
+pub(crate) struct Latch {
+    set: AtomicBool,
+    waiter: &'static Parker,
+}
+
+impl Latch {
+    /// A latch the calling thread will wait on.
+    pub(crate) fn new() -> Latch {
+        Latch { set: AtomicBool::new(false), waiter: Parker::for_current_thread() }
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        // Acquire: pairs with the Release store in `set`, so the job's result
+        // is visible once this returns true.
+        self.set.load(Ordering::Acquire)
+    }
+
+    /// Sets the latch and wakes its waiter.
+    ///
+    /// # Safety
+    /// `this` points to a live latch; after the store it may be freed at any
+    /// moment by the waiter, so it is not touched again.
+    pub(crate) unsafe fn set(this: *const Latch) {
+        // SAFETY: live until the store below (per the contract).
+        let waiter = unsafe { (*this).waiter };
+        // Release: pairs with the Acquire load in `is_set`.
+        // SAFETY: as above.
+        unsafe { (*this).set.store(true, Ordering::Release) };
+        waiter.unpark();
+    }
+}
+
+/// The first field of every job: how to run it.
+#[repr(C)]
+pub(crate) struct JobHeader {
+    execute: unsafe fn(*const JobHeader),
+}
+
+impl JobHeader {
+    /// Runs the job.
+    ///
+    /// # Safety
+    /// `job` came out of a join deque (or was taken back by its owner) and is
+    /// run exactly once.
+    pub(crate) unsafe fn execute(job: *const JobHeader) {
+        // SAFETY: per the contract the job and its header are live.
+        unsafe { ((*job).execute)(job) }
+    }
+}
+
+/// `fibra::join`'s second closure, its result, and its latch, on the caller's
+/// stack.
+#[repr(C)]
+pub(crate) struct StackJob<F, R> {
+    header: JobHeader,
+    func: UnsafeCell<Option<F>>,
+    result: UnsafeCell<Option<std::thread::Result<R>>>,
+    pub(crate) latch: Latch,
+}
+
+impl<F: FnOnce() -> R + Send, R: Send> StackJob<F, R> {
+    pub(crate) fn new(func: F) -> StackJob<F, R> {
+        StackJob {
+            header: JobHeader { execute: Self::execute_stolen },
+            func: UnsafeCell::new(Some(func)),
+            result: UnsafeCell::new(None),
+            latch: Latch::new(),
+        }
+    }
+
+    pub(crate) fn as_job_ptr(&self) -> *mut JobHeader {
+        (&self.header as *const JobHeader).cast_mut()
+    }
+
+    /// Run by a thief: store the result, then set the latch.
+    unsafe fn execute_stolen(job: *const JobHeader) {
+        let this = job.cast::<Self>();
+        // SAFETY: the header is the first field (repr(C)); the owner does not
+        // touch `func` or `result` until the latch is set.
+        let func = unsafe { (*(*this).func.get()).take() }.expect("join job runs once");
+        let result = catch_unwind(AssertUnwindSafe(func));
+        // SAFETY: as above.
+        unsafe {
+            *(*this).result.get() = Some(result);
+            Latch::set(std::ptr::addr_of!((*this).latch));
+        }
+    }
+
+    /// Run by the owner after taking the job back: no latch needed.
+    pub(crate) fn run_inline(self) -> std::thread::Result<R> {
+        let func = self.func.into_inner().expect("join job runs once");
+        catch_unwind(AssertUnwindSafe(func))
+    }
+
+    /// The result of a stolen job, once the latch is set.
+    pub(crate) fn into_result(self) -> std::thread::Result<R> {
+        debug_assert!(self.latch.is_set());
+        self.result.into_inner().expect("a set latch means a stored result")
+    }
+}
+
+/// Re-raises a caught panic.
+pub(crate) fn resume(payload: Box<dyn Any + Send>) -> ! {
+    std::panic::resume_unwind(payload)
+}

@@ -1,0 +1,434 @@
+//! The worker loop: where each worker thread finds its next piece of work.
+//!
+//! Order of search (Go's `findRunnable`, Tokio's `Core::next_task`):
+//! 1. every [`GLOBAL_QUEUE_INTERVAL`] ticks, the global queue first, so that a
+//!    worker busy with local work cannot starve tasks spawned from outside;
+//! 2. the next slot (the task spawned last, run next for cache locality),
+//!    at most [`MAX_NEXT_SLOT_RUNS`] times in a row, so that two tasks
+//!    spawning each other cannot starve the run queue;
+//! 3. the local run queue, FIFO;
+//! 4. the global queue (a batch of it moves to the local queue);
+//! 5. as a *searcher* (see `idle/README.md`): steal half of a random
+//!    victim's run queue, else one of its `join` jobs, else its next slot;
+//! 6. park until a producer or shutdown wakes us.
+//!
+//! All of the loop's state lives in [`WorkerContext`], reachable from the
+//! thread-local `CURRENT`; the loop keeps nothing in stack locals that would
+//! need dropping, so it can later be restarted on another stack (fibers).
+//!
+//! A worker that waits (`JoinHandle::join`, `scope`, `join` whose second half
+//! was stolen) runs the same search in [`WorkerContext::help_until`] instead
+//! of sleeping, so waiting tasks never deadlock the runtime (until fibers let
+//! them park instead).
+
+mod job;
+
+pub(crate) use job::{resume, JobHeader, Latch as StackJobLatch, StackJob};
+
+use crate::queue::join_deque::Steal;
+use crate::queue::local::{Overflow, CAPACITY as LOCAL_CAPACITY};
+use crate::runtime::shared::{Shared, WorkerShared};
+use crate::task::{cell, Header};
+use std::cell::Cell;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Check the global queue first every this many ticks (Go uses 61, a prime,
+/// so that the check does not fall into step with periodic workloads).
+pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// Consecutive runs from the next slot before the run queue gets a turn.
+pub(crate) const MAX_NEXT_SLOT_RUNS: u32 = 3;
+/// Longest sleep of a waiting worker between looks for new work to help with.
+const HELP_MAX_SLEEP: Duration = Duration::from_millis(1);
+
+/// A piece of work found by a worker.
+enum Work {
+    /// A pooled task; we hold its scheduler reference.
+    Task(NonNull<Header>),
+    /// A `join` job stolen from another worker's join deque.
+    Job(*const JobHeader),
+}
+
+/// The state of one worker thread, used only by that thread.
+pub(crate) struct WorkerContext {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) index: usize,
+    tick: Cell<u32>,
+    next_slot_runs: Cell<u32>,
+    searching: Cell<bool>,
+    rng: Cell<u32>,
+}
+
+thread_local! {
+    /// The context of the worker running on this thread, or null.
+    static CURRENT: Cell<*const WorkerContext> = const { Cell::new(ptr::null()) };
+}
+
+/// Calls `f` with the current thread's worker context, if it is a worker.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&WorkerContext>) -> R) -> R {
+    let current = CURRENT.with(Cell::get);
+    // SAFETY: CURRENT is non-null only while `run_worker` owns the context,
+    // and `f` runs on this thread within that time.
+    f(unsafe { current.as_ref() })
+}
+
+/// Waits until `done()` is true: a worker helps with other work meanwhile,
+/// any other thread sleeps on its parker (which the completer unparks).
+pub(crate) fn wait_until(done: impl Fn() -> bool) {
+    with_current(|cx| match cx {
+        Some(cx) => cx.help_until(&done),
+        None => {
+            let parker = crate::park::Parker::for_current_thread();
+            while !done() {
+                parker.park();
+            }
+        }
+    })
+}
+
+/// The body of a worker thread.
+pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
+    shared.workers[index].parker.install_for_current_thread();
+    let cx = Box::new(WorkerContext {
+        shared: shared.clone(),
+        index,
+        tick: Cell::new(0),
+        next_slot_runs: Cell::new(0),
+        searching: Cell::new(false),
+        rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+    });
+    CURRENT.with(|current| current.set(&*cx));
+    cx.run_loop();
+    cx.drain_on_shutdown();
+    CURRENT.with(|current| current.set(ptr::null()));
+    drop(cx);
+    shared.worker_exited();
+}
+
+impl WorkerContext {
+    fn me(&self) -> &WorkerShared {
+        &self.shared.workers[self.index]
+    }
+
+    fn run_loop(&self) {
+        while !self.shared.is_closed() {
+            match self.next_local_work().or_else(|| self.search()) {
+                Some(work) => self.execute(work),
+                None => self.park_idle(),
+            }
+        }
+    }
+
+    fn execute(&self, work: Work) {
+        match work {
+            Work::Task(task) => {
+                if self.shared.is_closed() {
+                    // SAFETY: we hold the scheduler reference, taken from a queue.
+                    unsafe { cell::cancel_task(task) };
+                    self.shared.count_cancelled(1);
+                } else {
+                    // Counted before it runs, so that a joiner who saw the
+                    // task finish also sees it counted.
+                    self.me().metrics.completed.add_owner(1);
+                    // SAFETY: as above; run_task catches the task's panic.
+                    unsafe { cell::run_task(task) };
+                }
+            }
+            // SAFETY: the job came out of a join deque exactly once.
+            Work::Job(job) => unsafe { JobHeader::execute(job) },
+        }
+    }
+
+    // ----- spawning ---------------------------------------------------------
+
+    /// Schedules a task spawned on this worker: into the next slot, whose
+    /// previous occupant moves to the back of the run queue.
+    pub(crate) fn schedule_local(&self, task: NonNull<Header>) {
+        let me = self.me();
+        me.metrics.spawned.add_owner(1);
+        // AcqRel: Release publishes the task's initialisation to a thief's
+        // Acquire swap of the slot; Acquire pairs with the thief's swap so a
+        // displaced task was fully written.
+        let displaced = me.next_slot.swap(task.as_ptr(), Ordering::AcqRel);
+        if let Some(displaced) = NonNull::new(displaced) {
+            self.push_back(displaced);
+        }
+        self.shared.notify_parked();
+    }
+
+    fn push_back(&self, task: NonNull<Header>) {
+        if let Err(Overflow(batch)) = self.me().run_queue.push_back(task.as_ptr()) {
+            self.me().metrics.local_overflows.add_owner(1);
+            self.shared.push_batch_to_global(batch);
+        }
+    }
+
+    // ----- finding work -----------------------------------------------------
+
+    fn next_local_work(&self) -> Option<Work> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if let Some(task) = self.take_from_global() {
+                return Some(Work::Task(task));
+            }
+        }
+        self.take_next_slot()
+            .or_else(|| self.pop_run_queue())
+            .or_else(|| self.take_from_global())
+            .map(Work::Task)
+    }
+
+    fn take_next_slot(&self) -> Option<NonNull<Header>> {
+        let me = self.me();
+        if me.next_slot.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
+        // Acquire: pairs with the Release half of `schedule_local`'s swap.
+        let task = NonNull::new(me.next_slot.swap(ptr::null_mut(), Ordering::Acquire))?;
+        if self.next_slot_runs.get() < MAX_NEXT_SLOT_RUNS {
+            self.next_slot_runs.set(self.next_slot_runs.get() + 1);
+            Some(task)
+        } else {
+            // Its turn is over: to the back of the queue, behind older tasks.
+            self.push_back(task);
+            None
+        }
+    }
+
+    fn pop_run_queue(&self) -> Option<NonNull<Header>> {
+        let task = NonNull::new(self.me().run_queue.pop()?)?;
+        self.next_slot_runs.set(0);
+        Some(task)
+    }
+
+    /// Takes a fair share of the global queue: one task to run now, the rest
+    /// into the local run queue (never more than it has room for).
+    fn take_from_global(&self) -> Option<NonNull<Header>> {
+        let shared = &*self.shared;
+        let queued = shared.inject.len();
+        if queued == 0 {
+            return None;
+        }
+        let me = self.me();
+        let room = LOCAL_CAPACITY - me.run_queue.len();
+        let want = (queued / shared.workers.len() + 1).min(LOCAL_CAPACITY / 2).min(room + 1);
+        let mut first = None;
+        let taken = shared.inject.pop_batch(want, |task| match first {
+            None => first = NonNull::new(task),
+            Some(_) => {
+                let pushed = me.run_queue.push_back(task);
+                debug_assert!(pushed.is_ok(), "room was reserved");
+                if let Err(Overflow(batch)) = pushed {
+                    // Unreachable (room was checked), but never lose a task.
+                    batch.into_iter().filter_map(NonNull::new).for_each(|t| {
+                        // SAFETY: tasks from a queue; we hold their references.
+                        unsafe { cell::cancel_task(t) }
+                    });
+                }
+            }
+        });
+        me.metrics.from_global.add_owner(taken as u64);
+        first
+    }
+
+    /// Becomes a searcher (unless half the workers already are) and steals.
+    fn search(&self) -> Option<Work> {
+        if !self.searching.get() {
+            if !self.shared.idle.transition_worker_to_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let found = self
+            .steal_work()
+            .or_else(|| self.take_from_global().map(Work::Task));
+        if found.is_some() {
+            self.stop_searching();
+        }
+        found
+    }
+
+    fn stop_searching(&self) {
+        if self.searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
+            // We were the last searcher and found work: there may be more.
+            self.shared.notify_parked();
+        }
+    }
+
+    fn next_random(&self) -> u32 {
+        // xorshift32: cheap, and good enough to spread victims.
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+
+    /// Tries every other worker once, starting at a random one. Our own run
+    /// queue must be empty (it is where stolen tasks land).
+    fn steal_work(&self) -> Option<Work> {
+        let workers = &self.shared.workers;
+        let me = self.me();
+        debug_assert!(me.run_queue.is_empty());
+        let start = self.next_random() as usize % workers.len();
+        for offset in 0..workers.len() {
+            let victim_index = (start + offset) % workers.len();
+            if victim_index == self.index {
+                continue;
+            }
+            if let Some(work) = self.steal_from(&workers[victim_index]) {
+                me.metrics.steal_operations.add_owner(1);
+                return Some(work);
+            }
+        }
+        None
+    }
+
+    fn steal_from(&self, victim: &WorkerShared) -> Option<Work> {
+        let me = self.me();
+        let stolen = victim.run_queue.steal_half_into(&me.run_queue);
+        if stolen > 0 {
+            me.metrics.stolen_tasks.add_owner(stolen as u64);
+            return self.pop_run_queue().map(Work::Task);
+        }
+        loop {
+            match victim.join_jobs.steal() {
+                Steal::Success(job) => {
+                    me.metrics.stolen_tasks.add_owner(1);
+                    return Some(Work::Job(job));
+                }
+                Steal::Retry => continue,
+                Steal::Empty => break,
+            }
+        }
+        if victim.next_slot.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
+        // Acquire: pairs with the Release half of the owner's swap.
+        let task = NonNull::new(victim.next_slot.swap(ptr::null_mut(), Ordering::Acquire))?;
+        me.metrics.stolen_tasks.add_owner(1);
+        Some(Work::Task(task))
+    }
+
+    // ----- sleeping ---------------------------------------------------------
+
+    fn park_idle(&self) {
+        let shared = &*self.shared;
+        let was_searching = self.searching.replace(false);
+        if shared.idle.transition_worker_to_parked(self.index, was_searching) {
+            shared.notify_if_work_pending();
+        }
+        self.me().metrics.parks.add_owner(1);
+        loop {
+            self.me().parker.park();
+            if shared.is_closed() {
+                shared.idle.unpark_worker_by_id(self.index);
+                return;
+            }
+            if !shared.idle.is_parked(self.index) {
+                break; // a producer chose us
+            }
+        }
+        self.me().metrics.wakeups.add_owner(1);
+        self.searching.set(true); // the notifier counted us as a searcher
+    }
+
+    /// Runs other work until `done()`; sleeps briefly when there is none.
+    /// Whoever makes `done()` true unparks this thread's parker.
+    pub(crate) fn help_until(&self, done: &dyn Fn() -> bool) {
+        let mut sleep = Duration::from_micros(20);
+        while !done() {
+            let work = self
+                .take_back_join_job()
+                .or_else(|| self.next_local_work())
+                .or_else(|| self.steal_work());
+            match work {
+                Some(work) => {
+                    self.execute(work);
+                    sleep = Duration::from_micros(20);
+                }
+                None => {
+                    self.me().parker.park_timeout(sleep);
+                    sleep = (sleep * 2).min(HELP_MAX_SLEEP);
+                }
+            }
+        }
+    }
+
+    /// A job an enclosing `join` on this worker offered and nobody stole.
+    fn take_back_join_job(&self) -> Option<Work> {
+        self.me().join_jobs.take().map(|job| Work::Job(job))
+    }
+
+    // ----- fork-join --------------------------------------------------------
+
+    /// `fibra::join` on this worker: offer `b`, run `a`, then run `b` here
+    /// unless a thief took it, in which case help until it is done.
+    pub(crate) fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let job_b = StackJob::new(b);
+        let job_ptr = job_b.as_job_ptr();
+        let offered = self.me().join_jobs.push(job_ptr).is_ok();
+        if offered {
+            self.shared.notify_parked();
+        }
+        let result_a = std::panic::catch_unwind(std::panic::AssertUnwindSafe(a));
+        let result_b = if offered { self.take_back_or_wait(job_b, job_ptr) } else { job_b.run_inline() };
+        match (result_a, result_b) {
+            (Ok(ra), Ok(rb)) => (ra, rb),
+            (Err(payload), _) | (_, Err(payload)) => resume(payload),
+        }
+    }
+
+    fn take_back_or_wait<F, R>(&self, job_b: StackJob<F, R>, job_ptr: *mut JobHeader) -> std::thread::Result<R>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        loop {
+            match self.me().join_jobs.take() {
+                Some(job) if job == job_ptr => return job_b.run_inline(),
+                // Defensive: a job above ours (not expected, as nested joins
+                // take back their own); run it and keep looking.
+                // SAFETY: taken from our deque exactly once.
+                Some(other) => unsafe { JobHeader::execute(other) },
+                None => {
+                    self.help_until(&|| job_b.latch.is_set());
+                    return job_b.into_result();
+                }
+            }
+        }
+    }
+
+    // ----- shutdown ---------------------------------------------------------
+
+    /// Cancels every task left in this worker's queues and the global queue.
+    fn drain_on_shutdown(&self) {
+        let me = self.me();
+        let mut cancelled = 0;
+        let mut cancel = |task: *mut Header| {
+            if let Some(task) = NonNull::new(task) {
+                // SAFETY: removed from a queue: we hold its scheduler reference.
+                unsafe { cell::cancel_task(task) };
+                cancelled += 1;
+            }
+        };
+        cancel(me.next_slot.swap(ptr::null_mut(), Ordering::Acquire)); // pairs with schedule_local
+        while let Some(task) = me.run_queue.pop() {
+            cancel(task);
+        }
+        for task in self.shared.inject.drain_all() {
+            cancel(task);
+        }
+        self.shared.count_cancelled(cancelled);
+    }
+}
