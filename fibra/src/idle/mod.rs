@@ -104,7 +104,8 @@ impl Idle {
             return None;
         }
         // SeqCst: a producer racing with us sees the new searcher.
-        self.state.fetch_add(UNPARKED_ONE + SEARCHING_ONE, Ordering::SeqCst);
+        self.state
+            .fetch_add(UNPARKED_ONE + SEARCHING_ONE, Ordering::SeqCst);
         let worker = sleepers.pop();
         debug_assert!(worker.is_some(), "unparked < num_workers implies a sleeper");
         worker

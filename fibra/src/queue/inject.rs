@@ -38,7 +38,10 @@ unsafe impl<T: Send> Sync for InjectQueue<T> {}
 impl<T> InjectQueue<T> {
     pub(crate) fn new() -> InjectQueue<T> {
         InjectQueue {
-            inner: Mutex::new(Inner { tasks: VecDeque::new(), closed: false }),
+            inner: Mutex::new(Inner {
+                tasks: VecDeque::new(),
+                closed: false,
+            }),
             len: AtomicUsize::new(0),
         }
     }
@@ -66,7 +69,8 @@ impl<T> InjectQueue<T> {
 
     /// Appends one task; gives it back if the queue is closed.
     pub(crate) fn push(&self, task: *mut T) -> Result<(), *mut T> {
-        self.push_batch([task]).map_err(|mut back| back.pop().expect("one task given back"))
+        self.push_batch([task])
+            .map_err(|mut back| back.pop().expect("one task given back"))
     }
 
     /// Removes up to `max` tasks from the front, passing each to `sink` in

@@ -65,8 +65,8 @@ impl<T> JoinDeque<T> {
     /// Offers `job`; gives it back if the deque is full. Owner only.
     pub(crate) fn push(&self, job: *mut T) -> Result<(), *mut T> {
         let bottom = self.bottom.load(Ordering::Relaxed); // only the owner writes it
-        // Acquire: pairs with the SeqCst CAS on `top` in `steal`, so a thief's
-        // read of the slot we may reuse happened before our write.
+                                                          // Acquire: pairs with the SeqCst CAS on `top` in `steal`, so a thief's
+                                                          // read of the slot we may reuse happened before our write.
         let top = self.top.load(Ordering::Acquire);
         if bottom - top >= CAPACITY as isize {
             return Err(job);
@@ -121,7 +121,10 @@ impl<T> JoinDeque<T> {
         }
         let job = self.slot(top).load(Ordering::Relaxed);
         // SeqCst: one total order with the owner's CAS in `take`.
-        match self.top.compare_exchange(top, top + 1, Ordering::SeqCst, Ordering::Relaxed) {
+        match self
+            .top
+            .compare_exchange(top, top + 1, Ordering::SeqCst, Ordering::Relaxed)
+        {
             Ok(_) => Steal::Success(job),
             Err(_) => Steal::Retry,
         }

@@ -106,7 +106,12 @@ impl<T> LocalQueue<T> {
         // Release: our slot reads above happen before a later `push_back`
         // (ours) reuses the slots; a thief's Acquire load of head pairs with it.
         self.head
-            .compare_exchange(head, head.wrapping_add(half), Ordering::Release, Ordering::Relaxed)
+            .compare_exchange(
+                head,
+                head.wrapping_add(half),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
             .ok()
             .map(|_| batch)
     }
@@ -156,14 +161,20 @@ impl<T> LocalQueue<T> {
             let count = available - available / 2;
             for i in 0..count {
                 let task = self.slot(head.wrapping_add(i)).load(Ordering::Relaxed);
-                dest.slot(dest_tail.wrapping_add(i)).store(task, Ordering::Relaxed);
+                dest.slot(dest_tail.wrapping_add(i))
+                    .store(task, Ordering::Relaxed);
             }
             // AcqRel: Release pairs with the owner's Acquire head load in
             // `push_back` (our slot reads come before the slots are reused);
             // Acquire orders us after the previous claimant's Release CAS.
             if self
                 .head
-                .compare_exchange(head, head.wrapping_add(count), Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange(
+                    head,
+                    head.wrapping_add(count),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
             {
                 // Release: pairs with Acquire loads of `dest.tail` by its thieves.
@@ -178,7 +189,10 @@ impl<T> Drop for LocalQueue<T> {
     fn drop(&mut self) {
         // The runtime drains every queue before dropping it; a task left here
         // would be leaked, which the shutdown tests would notice.
-        debug_assert!(std::thread::panicking() || self.is_empty(), "run queue dropped with tasks in it");
+        debug_assert!(
+            std::thread::panicking() || self.is_empty(),
+            "run queue dropped with tasks in it"
+        );
     }
 }
 

@@ -35,7 +35,10 @@ impl Builder {
     /// A builder with the defaults: worker count from `FIBRA_WORKERS` or the
     /// CPUs this process may use, threads named `fibra-worker-N`.
     pub fn new() -> Builder {
-        Builder { workers: None, thread_name: "fibra-worker".to_string() }
+        Builder {
+            workers: None,
+            thread_name: "fibra-worker".to_string(),
+        }
     }
 
     /// Sets the number of worker threads. `0` makes [`build`](Self::build)
@@ -72,10 +75,14 @@ fn invalid(message: String) -> io::Error {
 
 fn validate_worker_count(count: usize, source: &str) -> io::Result<usize> {
     if count == 0 {
-        return Err(invalid(format!("fibra: {source}: the worker count must be at least 1, got 0")));
+        return Err(invalid(format!(
+            "fibra: {source}: the worker count must be at least 1, got 0"
+        )));
     }
     if count > MAX_WORKERS {
-        return Err(invalid(format!("fibra: {source}: {count} workers is more than the supported {MAX_WORKERS}")));
+        return Err(invalid(format!(
+            "fibra: {source}: {count} workers is more than the supported {MAX_WORKERS}"
+        )));
     }
     Ok(count)
 }
@@ -86,20 +93,22 @@ fn validate_worker_count(count: usize, source: &str) -> io::Result<usize> {
 pub(crate) fn default_worker_count() -> io::Result<usize> {
     match std::env::var(WORKERS_ENV) {
         Ok(value) => parse_workers_env(&value),
-        Err(std::env::VarError::NotPresent) => {
-            Ok(std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(1).min(MAX_WORKERS))
-        }
-        Err(std::env::VarError::NotUnicode(raw)) => {
-            Err(invalid(format!("fibra: {WORKERS_ENV}={raw:?} is not a positive integer")))
-        }
+        Err(std::env::VarError::NotPresent) => Ok(std::thread::available_parallelism()
+            .map(NonZeroUsize::get)
+            .unwrap_or(1)
+            .min(MAX_WORKERS)),
+        Err(std::env::VarError::NotUnicode(raw)) => Err(invalid(format!(
+            "fibra: {WORKERS_ENV}={raw:?} is not a positive integer"
+        ))),
     }
 }
 
 pub(crate) fn parse_workers_env(value: &str) -> io::Result<usize> {
-    let count: usize = value
-        .trim()
-        .parse()
-        .map_err(|_| invalid(format!("fibra: {WORKERS_ENV}={value:?} is not a positive integer")))?;
+    let count: usize = value.trim().parse().map_err(|_| {
+        invalid(format!(
+            "fibra: {WORKERS_ENV}={value:?} is not a positive integer"
+        ))
+    })?;
     validate_worker_count(count, WORKERS_ENV)
 }
 

@@ -13,7 +13,9 @@ static GLOBAL: OnceLock<Runtime> = OnceLock::new();
 /// # Panics
 /// If it cannot start (a malformed `FIBRA_WORKERS`, or no threads).
 pub(crate) fn global_runtime() -> &'static Runtime {
-    GLOBAL.get_or_init(|| Runtime::new().unwrap_or_else(|error| panic!("fibra: cannot start the global runtime: {error}")))
+    GLOBAL.get_or_init(|| {
+        Runtime::new().unwrap_or_else(|error| panic!("fibra: cannot start the global runtime: {error}"))
+    })
 }
 
 /// Spawns a task on the current worker's runtime, or on the global runtime
@@ -29,7 +31,8 @@ where
     T: Send + 'static,
 {
     let mut f = Some(f);
-    let local = crate::worker::with_current(|cx| cx.map(|cx| spawn_on(&cx.shared, f.take().expect("unused"))));
+    let local =
+        crate::worker::with_current(|cx| cx.map(|cx| spawn_on(&cx.shared, f.take().expect("unused"))));
     match local {
         Some(handle) => handle,
         None => global_runtime().spawn(f.take().expect("not spawned locally")),

@@ -14,7 +14,8 @@ pub(crate) struct OwnerCounter(AtomicU64);
 impl OwnerCounter {
     /// Adds `n`. Called only by the owning worker.
     pub(crate) fn add_owner(&self, n: u64) {
-        self.0.store(self.0.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+        self.0
+            .store(self.0.load(Ordering::Relaxed) + n, Ordering::Relaxed);
     }
 
     fn get(&self) -> u64 {
@@ -118,6 +119,9 @@ pub struct Metrics {
 impl Metrics {
     /// The sum over all workers.
     pub fn total(&self) -> WorkerMetrics {
-        self.workers.iter().copied().fold(WorkerMetrics::default(), |a, b| a + b)
+        self.workers
+            .iter()
+            .copied()
+            .fold(WorkerMetrics::default(), |a, b| a + b)
     }
 }

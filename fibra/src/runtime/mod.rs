@@ -59,7 +59,12 @@ impl Runtime {
 
     pub(crate) fn start(num_workers: usize, thread_name: &str) -> io::Result<Runtime> {
         let shared = Arc::new(Shared::new(num_workers));
-        let mut runtime = Runtime { handle: Handle { shared: shared.clone() }, threads: Vec::new() };
+        let mut runtime = Runtime {
+            handle: Handle {
+                shared: shared.clone(),
+            },
+            threads: Vec::new(),
+        };
         for index in 0..num_workers {
             let shared = shared.clone();
             let thread = std::thread::Builder::new()
@@ -148,7 +153,8 @@ impl Runtime {
     fn shutdown_until(&mut self, deadline: Option<Instant>) -> bool {
         let shared = &self.handle.shared;
         shared.close();
-        let on_own_worker = crate::worker::with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.shared, shared)));
+        let on_own_worker =
+            crate::worker::with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.shared, shared)));
         if on_own_worker || !shared.wait_for_workers(deadline) {
             self.threads.clear(); // detach: they finish on their own
             return false;
@@ -172,13 +178,17 @@ impl Drop for Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("workers", &self.num_workers()).finish()
+        f.debug_struct("Runtime")
+            .field("workers", &self.num_workers())
+            .finish()
     }
 }
 
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle").field("workers", &self.num_workers()).finish()
+        f.debug_struct("Handle")
+            .field("workers", &self.num_workers())
+            .finish()
     }
 }
 
@@ -234,7 +244,8 @@ impl Handle {
         F: FnOnce() -> T + Send,
         T: Send,
     {
-        let on_own_worker = crate::worker::with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.shared, &self.shared)));
+        let on_own_worker =
+            crate::worker::with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.shared, &self.shared)));
         if on_own_worker {
             return f();
         }
@@ -286,7 +297,10 @@ impl Handle {
     pub fn metrics(&self) -> Metrics {
         Metrics {
             workers: self.shared.workers.iter().map(|w| w.metrics.snapshot()).collect(),
-            spawned_outside: self.shared.spawned_outside.load(std::sync::atomic::Ordering::Relaxed),
+            spawned_outside: self
+                .shared
+                .spawned_outside
+                .load(std::sync::atomic::Ordering::Relaxed),
             cancelled: self.shared.cancelled.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
@@ -315,3 +329,6 @@ where
     // SAFETY: `allocate` created the handle reference; it is ours.
     unsafe { JoinHandle::from_raw(task) }
 }
+
+#[cfg(test)]
+mod tests;

@@ -51,17 +51,26 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         // Relaxed: the spawner is itself counted (the body or a pending
         // task), so `pending` cannot reach zero before this increment.
         self.state.pending.fetch_add(1, Ordering::Relaxed);
-        let guard = PendingGuard { state: &self.state, ran: false };
+        let guard = PendingGuard {
+            state: &self.state,
+            ran: false,
+        };
         let task = move || {
             let mut guard = guard;
             guard.ran = true;
-            ScopedOutput { result: Some(catch_unwind(AssertUnwindSafe(f))), guard }
+            ScopedOutput {
+                result: Some(catch_unwind(AssertUnwindSafe(f))),
+                guard,
+            }
         };
         // SAFETY: the closure and its output (ScopedOutput) borrow at most
         // 'scope; `run_scope` does not return before `pending` is zero, i.e.
         // before both are dropped (module docs).
         let inner = unsafe { self.handle.spawn_unchecked(task) };
-        ScopedJoinHandle { inner, _scope: PhantomData }
+        ScopedJoinHandle {
+            inner,
+            _scope: PhantomData,
+        }
     }
 }
 

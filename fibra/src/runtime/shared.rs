@@ -95,7 +95,10 @@ impl Shared {
     pub(crate) fn push_batch_to_global(&self, batch: Vec<*mut Header>) {
         match self.inject.push_batch(batch) {
             Ok(()) => self.notify_parked(),
-            Err(refused) => refused.into_iter().filter_map(NonNull::new).for_each(|t| self.cancel(t)),
+            Err(refused) => refused
+                .into_iter()
+                .filter_map(NonNull::new)
+                .for_each(|t| self.cancel(t)),
         }
     }
 
@@ -123,7 +126,9 @@ impl Shared {
     pub(crate) fn notify_if_work_pending(&self) {
         let pending = !self.inject.is_empty()
             || self.workers.iter().any(|w| {
-                !w.run_queue.is_empty() || !w.join_jobs.is_empty() || !w.next_slot.load(Ordering::Relaxed).is_null()
+                !w.run_queue.is_empty()
+                    || !w.join_jobs.is_empty()
+                    || !w.next_slot.load(Ordering::Relaxed).is_null()
             });
         if pending {
             self.notify_parked();
@@ -156,7 +161,10 @@ impl Shared {
                     let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                         return false;
                     };
-                    self.all_exited.wait_timeout(exited, left).unwrap_or_else(|e| e.into_inner()).0
+                    self.all_exited
+                        .wait_timeout(exited, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
                 }
             };
         }
@@ -171,6 +179,9 @@ impl Shared {
             leftovers.push(worker.next_slot.swap(std::ptr::null_mut(), Ordering::Acquire));
             leftovers.extend(std::iter::from_fn(|| worker.run_queue.pop()));
         }
-        leftovers.into_iter().filter_map(NonNull::new).for_each(|t| self.cancel(t));
+        leftovers
+            .into_iter()
+            .filter_map(NonNull::new)
+            .for_each(|t| self.cancel(t));
     }
 }

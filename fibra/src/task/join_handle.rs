@@ -34,7 +34,10 @@ impl<T> JoinHandle<T> {
     /// `header` is a task of output type `T` whose handle reference this
     /// handle now owns.
     pub(crate) unsafe fn from_raw(header: NonNull<Header>) -> JoinHandle<T> {
-        JoinHandle { header, _output: PhantomData }
+        JoinHandle {
+            header,
+            _output: PhantomData,
+        }
     }
 
     fn header(&self) -> &Header {
@@ -61,7 +64,7 @@ impl<T> JoinHandle<T> {
     pub fn join(self) -> Result<T, JoinError> {
         let header = self.header;
         std::mem::forget(self); // the reference is released below instead
-        // SAFETY: we own the handle reference.
+                                // SAFETY: we own the handle reference.
         let head = unsafe { header.as_ref() };
         if !head.state.load().is_complete() {
             // SAFETY: only the handle's owner sets the waiter, once, before
@@ -104,7 +107,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("finished", &self.is_finished()).finish()
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }
 
@@ -135,7 +140,8 @@ impl JoinError {
     /// If the error is a cancellation; use [`try_into_panic`](Self::try_into_panic)
     /// to check first.
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic().expect("JoinError::into_panic called on a cancellation")
+        self.try_into_panic()
+            .expect("JoinError::into_panic called on a cancellation")
     }
 
     /// The panic payload, or the error itself if it is a cancellation.

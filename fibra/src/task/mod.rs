@@ -17,3 +17,6 @@ pub(crate) mod state;
 
 pub(crate) use cell::Header;
 pub(crate) use join_handle::JoinHandle;
+
+#[cfg(test)]
+mod tests;

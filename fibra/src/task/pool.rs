@@ -36,7 +36,8 @@ fn cell_layout() -> Layout {
 #[cfg(loom)]
 pub(crate) fn alloc() -> NonNull<u8> {
     // SAFETY: the layout has non-zero size.
-    NonNull::new(unsafe { std::alloc::alloc(cell_layout()) }).unwrap_or_else(|| std::alloc::handle_alloc_error(cell_layout()))
+    NonNull::new(unsafe { std::alloc::alloc(cell_layout()) })
+        .unwrap_or_else(|| std::alloc::handle_alloc_error(cell_layout()))
 }
 
 /// # Safety
@@ -80,7 +81,10 @@ mod cached {
     // SAFETY: only stored to keep the slab reachable; never dereferenced.
     unsafe impl Send for SlabPtr {}
 
-    static GLOBAL: Mutex<GlobalPool> = Mutex::new(GlobalPool { batches: Vec::new(), slabs: Vec::new() });
+    static GLOBAL: Mutex<GlobalPool> = Mutex::new(GlobalPool {
+        batches: Vec::new(),
+        slabs: Vec::new(),
+    });
 
     struct LocalCache {
         head: Cell<*mut FreeCell>,
@@ -89,7 +93,10 @@ mod cached {
 
     impl Drop for LocalCache {
         fn drop(&mut self) {
-            let chain = Chain { head: self.head.replace(std::ptr::null_mut()), len: self.len.replace(0) };
+            let chain = Chain {
+                head: self.head.replace(std::ptr::null_mut()),
+                len: self.len.replace(0),
+            };
             if chain.len > 0 {
                 crate::loom::lock(&GLOBAL).batches.push(chain);
             }
@@ -111,7 +118,10 @@ mod cached {
             // SAFETY: `refill` returns a non-empty chain of free cells.
             let rest = unsafe { (*chain.head).next };
             if chain.len > 1 {
-                crate::loom::lock(&GLOBAL).batches.push(Chain { head: rest, len: chain.len - 1 });
+                crate::loom::lock(&GLOBAL).batches.push(Chain {
+                    head: rest,
+                    len: chain.len - 1,
+                });
             }
             NonNull::new(chain.head.cast()).expect("non-empty chain")
         })
@@ -126,7 +136,9 @@ mod cached {
         if CACHE.try_with(|cache| cache.push(cell)).is_err() {
             // SAFETY: the cell is ours and at least one pointer wide.
             unsafe { (*cell).next = std::ptr::null_mut() };
-            crate::loom::lock(&GLOBAL).batches.push(Chain { head: cell, len: 1 });
+            crate::loom::lock(&GLOBAL)
+                .batches
+                .push(Chain { head: cell, len: 1 });
         }
     }
 
@@ -236,7 +248,10 @@ mod cached {
             let mut cells = cells;
             cells.sort_unstable();
             let again: Vec<NonNull<u8>> = (0..n).map(|_| alloc()).collect();
-            let reused = again.iter().filter(|c| cells.binary_search(&(c.as_ptr() as usize)).is_ok()).count();
+            let reused = again
+                .iter()
+                .filter(|c| cells.binary_search(&(c.as_ptr() as usize)).is_ok())
+                .count();
             assert!(reused >= n / 2, "only {reused} of {n} cells were reused");
             for cell in again {
                 // SAFETY: unused.

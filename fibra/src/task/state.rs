@@ -28,7 +28,7 @@ const FLAG_MASK: u32 = REF_ONE - 1;
 const _: () = assert!((COMPLETE | CANCELLED | JOIN_INTEREST | JOIN_WAITING) == FLAG_MASK);
 
 /// Scheduler reference + handle reference + the handle's interest.
-pub(crate) const INITIAL: u32 = 2 * REF_ONE | JOIN_INTEREST;
+pub(crate) const INITIAL: u32 = (2 * REF_ONE) | JOIN_INTEREST;
 
 /// A value of the state word.
 #[derive(Clone, Copy, Debug)]
@@ -135,7 +135,10 @@ impl State {
             let next = (current - REF_ONE) & !(JOIN_INTEREST | JOIN_WAITING);
             // AcqRel: Release orders our last use of the cell before the
             // runner's free; Acquire pairs with `complete` on failure.
-            match self.0.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return AfterHandleDrop::Done,
                 Err(actual) => current = actual,
             }
@@ -202,7 +205,11 @@ mod loom_tests {
             let must_sleep = state.set_join_waiting();
             runner.join().unwrap();
             if must_sleep {
-                assert_eq!(woken.load(Ordering::Acquire), 1, "waiter registered but never woken");
+                assert_eq!(
+                    woken.load(Ordering::Acquire),
+                    1,
+                    "waiter registered but never woken"
+                );
             }
             assert!(state.load().is_complete());
         });

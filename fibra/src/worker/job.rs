@@ -25,7 +25,10 @@ pub(crate) struct Latch {
 impl Latch {
     /// A latch the calling thread will wait on.
     pub(crate) fn new() -> Latch {
-        Latch { set: AtomicBool::new(false), waiter: Parker::for_current_thread() }
+        Latch {
+            set: AtomicBool::new(false),
+            waiter: Parker::for_current_thread(),
+        }
     }
 
     pub(crate) fn is_set(&self) -> bool {
@@ -80,7 +83,9 @@ pub(crate) struct StackJob<F, R> {
 impl<F: FnOnce() -> R + Send, R: Send> StackJob<F, R> {
     pub(crate) fn new(func: F) -> StackJob<F, R> {
         StackJob {
-            header: JobHeader { execute: Self::execute_stolen },
+            header: JobHeader {
+                execute: Self::execute_stolen,
+            },
             func: UnsafeCell::new(Some(func)),
             result: UnsafeCell::new(None),
             latch: Latch::new(),
@@ -114,7 +119,9 @@ impl<F: FnOnce() -> R + Send, R: Send> StackJob<F, R> {
     /// The result of a stolen job, once the latch is set.
     pub(crate) fn into_result(self) -> std::thread::Result<R> {
         debug_assert!(self.latch.is_set());
-        self.result.into_inner().expect("a set latch means a stored result")
+        self.result
+            .into_inner()
+            .expect("a set latch means a stored result")
     }
 }
 

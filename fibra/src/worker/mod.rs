@@ -214,7 +214,9 @@ impl WorkerContext {
         }
         let me = self.me();
         let room = LOCAL_CAPACITY - me.run_queue.len();
-        let want = (queued / shared.workers.len() + 1).min(LOCAL_CAPACITY / 2).min(room + 1);
+        let want = (queued / shared.workers.len() + 1)
+            .min(LOCAL_CAPACITY / 2)
+            .min(room + 1);
         let mut first = None;
         let taken = shared.inject.pop_batch(want, |task| match first {
             None => first = NonNull::new(task),
@@ -382,14 +384,22 @@ impl WorkerContext {
             self.shared.notify_parked();
         }
         let result_a = std::panic::catch_unwind(std::panic::AssertUnwindSafe(a));
-        let result_b = if offered { self.take_back_or_wait(job_b, job_ptr) } else { job_b.run_inline() };
+        let result_b = if offered {
+            self.take_back_or_wait(job_b, job_ptr)
+        } else {
+            job_b.run_inline()
+        };
         match (result_a, result_b) {
             (Ok(ra), Ok(rb)) => (ra, rb),
             (Err(payload), _) | (_, Err(payload)) => resume(payload),
         }
     }
 
-    fn take_back_or_wait<F, R>(&self, job_b: StackJob<F, R>, job_ptr: *mut JobHeader) -> std::thread::Result<R>
+    fn take_back_or_wait<F, R>(
+        &self,
+        job_b: StackJob<F, R>,
+        job_ptr: *mut JobHeader,
+    ) -> std::thread::Result<R>
     where
         F: FnOnce() -> R + Send,
         R: Send,
