@@ -93,6 +93,14 @@ impl Idle {
         counts.searching() == 0 && counts.unparked() < self.num_workers
     }
 
+    /// A cheap, unfenced hint: true if a producer might have to wake
+    /// someone (nobody searching and somebody asleep). Only for producers that
+    /// run the work themselves if nobody is woken (see `Shared`).
+    pub(crate) fn may_need_wakeup(&self) -> bool {
+        let counts = Counts(self.state.load(Ordering::Relaxed));
+        counts.searching() == 0 && counts.unparked() < self.num_workers
+    }
+
     /// The sleeper to unpark after making work available, if any. The chosen
     /// worker is counted as unparked and searching from now on.
     pub(crate) fn worker_to_notify(&self) -> Option<usize> {

@@ -122,6 +122,18 @@ impl Shared {
         }
     }
 
+    /// Like [`notify_parked`](Self::notify_parked), for work a worker just
+    /// put in its *own* queues (a spawn, a `join` offer). The calling worker is
+    /// awake and will run that work itself if nobody else does, so a missed
+    /// wake-up can only cost parallelism, never progress: the common case,
+    /// where nobody sleeps or someone searches, is decided by a plain load
+    /// without the SeqCst fence (Go's `wakep` after `runqput` does the same).
+    pub(crate) fn notify_parked_from_worker(&self) {
+        if self.idle.may_need_wakeup() {
+            self.notify_parked();
+        }
+    }
+
     /// Step S2 of `idle/README.md`: the last searcher checks every queue.
     pub(crate) fn notify_if_work_pending(&self) {
         let pending = !self.inject.is_empty()

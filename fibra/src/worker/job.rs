@@ -25,9 +25,14 @@ pub(crate) struct Latch {
 impl Latch {
     /// A latch the calling thread will wait on.
     pub(crate) fn new() -> Latch {
+        Latch::with_waiter(Parker::for_current_thread())
+    }
+
+    /// A latch that `waiter`'s thread (the caller's) will wait on.
+    pub(crate) fn with_waiter(waiter: &'static Parker) -> Latch {
         Latch {
             set: AtomicBool::new(false),
-            waiter: Parker::for_current_thread(),
+            waiter,
         }
     }
 
@@ -72,6 +77,9 @@ impl JobHeader {
 
 /// `fibra::join`'s second closure, its result, and its latch, on the caller's
 /// stack.
+///
+/// Once its address has been offered to thieves, a `StackJob` must not move
+/// until it has run: it is only ever used through `&StackJob` after that.
 #[repr(C)]
 pub(crate) struct StackJob<F, R> {
     header: JobHeader,
@@ -81,14 +89,15 @@ pub(crate) struct StackJob<F, R> {
 }
 
 impl<F: FnOnce() -> R + Send, R: Send> StackJob<F, R> {
-    pub(crate) fn new(func: F) -> StackJob<F, R> {
+    /// A job whose owner (the caller) sleeps on `owner_parker` while waiting.
+    pub(crate) fn new(func: F, owner_parker: &'static Parker) -> StackJob<F, R> {
         StackJob {
             header: JobHeader {
                 execute: Self::execute_stolen,
             },
             func: UnsafeCell::new(Some(func)),
             result: UnsafeCell::new(None),
-            latch: Latch::new(),
+            latch: Latch::with_waiter(owner_parker),
         }
     }
 
@@ -111,17 +120,19 @@ impl<F: FnOnce() -> R + Send, R: Send> StackJob<F, R> {
     }
 
     /// Run by the owner after taking the job back: no latch needed.
-    pub(crate) fn run_inline(self) -> std::thread::Result<R> {
-        let func = self.func.into_inner().expect("join job runs once");
+    pub(crate) fn run_inline(&self) -> std::thread::Result<R> {
+        // SAFETY: the owner took the job back, so no thief has it: `func` is
+        // ours alone.
+        let func = unsafe { (*self.func.get()).take() }.expect("join job runs once");
         catch_unwind(AssertUnwindSafe(func))
     }
 
     /// The result of a stolen job, once the latch is set.
-    pub(crate) fn into_result(self) -> std::thread::Result<R> {
-        debug_assert!(self.latch.is_set());
-        self.result
-            .into_inner()
-            .expect("a set latch means a stored result")
+    pub(crate) fn take_result(&self) -> std::thread::Result<R> {
+        assert!(self.latch.is_set());
+        // SAFETY: the latch is set, so the thief stored the result and will
+        // not touch the job again (Acquire in `is_set` orders its store).
+        unsafe { (*self.result.get()).take() }.expect("a set latch means a stored result")
     }
 }
 

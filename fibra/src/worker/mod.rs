@@ -122,6 +122,9 @@ impl WorkerContext {
     }
 
     fn execute(&self, work: Work) {
+        // Found work, wherever from: a woken worker stops counting as a
+        // searcher, or producers would think someone is still looking.
+        self.stop_searching();
         match work {
             Work::Task(task) => {
                 if self.shared.is_closed() {
@@ -155,7 +158,7 @@ impl WorkerContext {
         if let Some(displaced) = NonNull::new(displaced) {
             self.push_back(displaced);
         }
-        self.shared.notify_parked();
+        self.shared.notify_parked_from_worker();
     }
 
     fn push_back(&self, task: NonNull<Header>) {
@@ -244,13 +247,8 @@ impl WorkerContext {
             }
             self.searching.set(true);
         }
-        let found = self
-            .steal_work()
-            .or_else(|| self.take_from_global().map(Work::Task));
-        if found.is_some() {
-            self.stop_searching();
-        }
-        found
+        self.steal_work()
+            .or_else(|| self.take_from_global().map(Work::Task))
     }
 
     fn stop_searching(&self) {
@@ -377,15 +375,15 @@ impl WorkerContext {
         RA: Send,
         RB: Send,
     {
-        let job_b = StackJob::new(b);
+        let job_b = StackJob::new(b, self.me().parker);
         let job_ptr = job_b.as_job_ptr();
         let offered = self.me().join_jobs.push(job_ptr).is_ok();
         if offered {
-            self.shared.notify_parked();
+            self.shared.notify_parked_from_worker();
         }
         let result_a = std::panic::catch_unwind(std::panic::AssertUnwindSafe(a));
         let result_b = if offered {
-            self.take_back_or_wait(job_b, job_ptr)
+            self.take_back_or_wait(&job_b, job_ptr)
         } else {
             job_b.run_inline()
         };
@@ -397,7 +395,7 @@ impl WorkerContext {
 
     fn take_back_or_wait<F, R>(
         &self,
-        job_b: StackJob<F, R>,
+        job_b: &StackJob<F, R>,
         job_ptr: *mut JobHeader,
     ) -> std::thread::Result<R>
     where
@@ -413,7 +411,7 @@ impl WorkerContext {
                 Some(other) => unsafe { JobHeader::execute(other) },
                 None => {
                     self.help_until(&|| job_b.latch.is_set());
-                    return job_b.into_result();
+                    return job_b.take_result();
                 }
             }
         }
