@@ -41,6 +41,7 @@
 
 mod idle;
 mod loom;
+mod padded;
 mod park;
 mod queue;
 #[cfg(not(loom))]
@@ -61,3 +62,8 @@ pub use runtime::{
 };
 #[cfg(not(loom))]
 pub use task::join_handle::{JoinError, JoinHandle};
+
+/// The README's example is compiled and run as a doctest, so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -17,12 +17,14 @@
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{lock, Mutex};
+use crate::padded::CachePadded;
 use std::collections::VecDeque;
 
 pub(crate) struct InjectQueue<T> {
-    inner: Mutex<Inner<T>>,
-    /// `inner.tasks.len()`, written under the lock, read without it.
-    len: AtomicUsize,
+    inner: CachePadded<Mutex<Inner<T>>>,
+    /// `inner.tasks.len()`, written under the lock, read without it (on its
+    /// own line: workers poll it often, producers take the lock often).
+    len: CachePadded<AtomicUsize>,
 }
 
 struct Inner<T> {
@@ -38,11 +40,11 @@ unsafe impl<T: Send> Sync for InjectQueue<T> {}
 impl<T> InjectQueue<T> {
     pub(crate) fn new() -> InjectQueue<T> {
         InjectQueue {
-            inner: Mutex::new(Inner {
+            inner: CachePadded(Mutex::new(Inner {
                 tasks: VecDeque::new(),
                 closed: false,
-            }),
-            len: AtomicUsize::new(0),
+            })),
+            len: CachePadded(AtomicUsize::new(0)),
         }
     }
 

@@ -8,6 +8,7 @@
 
 use super::metrics::WorkerCounters;
 use crate::idle::Idle;
+use crate::padded::CachePadded;
 use crate::park::Parker;
 use crate::queue::{inject::InjectQueue, join_deque::JoinDeque, local::LocalQueue};
 use crate::task::{cell, Header};
@@ -18,14 +19,14 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 pub(crate) struct Shared {
-    pub(crate) workers: Box<[WorkerShared]>,
+    pub(crate) workers: Box<[CachePadded<WorkerShared>]>,
     pub(crate) inject: InjectQueue<Header>,
-    pub(crate) idle: Idle,
+    pub(crate) idle: CachePadded<Idle>,
     /// Set once, by shutdown: spawns are refused (cancelled), queued tasks are
     /// cancelled instead of run, workers leave their loop.
     closed: AtomicBool,
-    pub(crate) spawned_outside: AtomicU64,
-    pub(crate) cancelled: AtomicU64,
+    pub(crate) spawned_outside: CachePadded<AtomicU64>,
+    pub(crate) cancelled: CachePadded<AtomicU64>,
     exited_workers: Mutex<usize>,
     all_exited: Condvar,
 }
@@ -43,21 +44,23 @@ pub(crate) struct WorkerShared {
 impl Shared {
     pub(crate) fn new(num_workers: usize) -> Shared {
         let workers = (0..num_workers)
-            .map(|_| WorkerShared {
-                run_queue: LocalQueue::new(),
-                next_slot: AtomicPtr::new(std::ptr::null_mut()),
-                join_jobs: JoinDeque::new(),
-                parker: Parker::unused(),
-                metrics: WorkerCounters::default(),
+            .map(|_| {
+                CachePadded(WorkerShared {
+                    run_queue: LocalQueue::new(),
+                    next_slot: AtomicPtr::new(std::ptr::null_mut()),
+                    join_jobs: JoinDeque::new(),
+                    parker: Parker::unused(),
+                    metrics: WorkerCounters::default(),
+                })
             })
             .collect();
         Shared {
             workers,
             inject: InjectQueue::new(),
-            idle: Idle::new(num_workers),
+            idle: CachePadded(Idle::new(num_workers)),
             closed: AtomicBool::new(false),
-            spawned_outside: AtomicU64::new(0),
-            cancelled: AtomicU64::new(0),
+            spawned_outside: CachePadded(AtomicU64::new(0)),
+            cancelled: CachePadded(AtomicU64::new(0)),
             exited_workers: Mutex::new(0),
             all_exited: Condvar::new(),
         }

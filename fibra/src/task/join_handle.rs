@@ -66,7 +66,7 @@ impl<T> JoinHandle<T> {
         std::mem::forget(self); // the reference is released below instead
                                 // SAFETY: we own the handle reference.
         let head = unsafe { header.as_ref() };
-        if !head.state.load().is_complete() {
+        if !spin_until_complete(head) {
             // SAFETY: only the handle's owner sets the waiter, once, before
             // JOIN_WAITING.
             unsafe { cell::set_waiter(header, Parker::for_current_thread()) };
@@ -87,6 +87,19 @@ impl<T> JoinHandle<T> {
         unsafe { cell::release(header) };
         result
     }
+}
+
+/// Spins briefly before a joiner goes to sleep: a task that is about to
+/// finish saves both the joiner's futex sleep and the runner's futex wake.
+fn spin_until_complete(head: &Header) -> bool {
+    const SPINS: u32 = 100;
+    for _ in 0..SPINS {
+        if head.state.load().is_complete() {
+            return true;
+        }
+        std::hint::spin_loop();
+    }
+    head.state.load().is_complete()
 }
 
 impl<T> Drop for JoinHandle<T> {

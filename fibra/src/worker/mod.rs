@@ -40,6 +40,8 @@ use std::time::Duration;
 pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// Consecutive runs from the next slot before the run queue gets a turn.
 pub(crate) const MAX_NEXT_SLOT_RUNS: u32 = 3;
+/// How many more times an idle worker looks for work before it parks.
+const LOOKS_BEFORE_PARKING: u32 = 8;
 /// Longest sleep of a waiting worker between looks for new work to help with.
 const HELP_MAX_SLEEP: Duration = Duration::from_millis(1);
 
@@ -114,11 +116,31 @@ impl WorkerContext {
 
     fn run_loop(&self) {
         while !self.shared.is_closed() {
-            match self.next_local_work().or_else(|| self.search()) {
+            let work = self.find_work().or_else(|| self.look_again_before_parking());
+            match work {
                 Some(work) => self.execute(work),
                 None => self.park_idle(),
             }
         }
+    }
+
+    fn find_work(&self) -> Option<Work> {
+        self.next_local_work().or_else(|| self.search())
+    }
+
+    /// A worker that just ran out of work looks again a few times, yielding
+    /// its CPU in between, before it parks: in a burst of spawns, new work
+    /// usually arrives within microseconds, and a futex sleep + wake costs
+    /// both sides more than that. Bounded, so an idle runtime still goes to
+    /// sleep at once (a few microseconds) and then uses no CPU.
+    fn look_again_before_parking(&self) -> Option<Work> {
+        for _ in 0..LOOKS_BEFORE_PARKING {
+            std::thread::yield_now();
+            if let Some(work) = self.find_work() {
+                return Some(work);
+            }
+        }
+        None
     }
 
     fn execute(&self, work: Work) {
