@@ -10,9 +10,10 @@ pub use builder::{Builder, WORKERS_ENV};
 pub use metrics::{Metrics, WorkerMetrics};
 pub use scope::{Scope, ScopedJoinHandle};
 
-use crate::task::{cell, JoinHandle};
+use crate::task::{cell, Header, JoinHandle};
 use shared::Shared;
 use std::io;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -323,11 +324,26 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    // SAFETY: the caller guarantees the borrows outlive the task.
-    let task = unsafe { cell::allocate(f) };
-    shared.schedule(task);
+    // SAFETY: forwarded to the caller.
+    let task = unsafe { spawn_raw(shared, f, 2) };
     // SAFETY: `allocate` created the handle reference; it is ours.
     unsafe { JoinHandle::from_raw(task) }
+}
+
+/// Allocates and schedules a task with `refs` references: the scheduler's,
+/// the handle's, and any extra the caller keeps (a scope's).
+///
+/// # Safety
+/// As for [`Handle::spawn_unchecked`].
+pub(crate) unsafe fn spawn_raw<F, T>(shared: &Arc<Shared>, f: F, refs: u32) -> NonNull<Header>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    // SAFETY: the caller guarantees the borrows outlive the task.
+    let task = unsafe { cell::allocate(f, refs, Arc::as_ptr(shared) as usize) };
+    shared.schedule(task);
+    task
 }
 
 #[cfg(test)]

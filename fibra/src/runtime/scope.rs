@@ -8,13 +8,19 @@
 //! reaches zero, no closure or output that borrows `'env` is still alive.
 //! (A `ScopedJoinHandle` that is leaked with `mem::forget` keeps its count
 //! forever: the scope then never returns, which is safe.)
+//!
+//! Waiting: the scope keeps a reference to each task it spawned (`tasks`).
+//! When the body returns on a worker of the runtime, the scope runs every
+//! task that nobody has started yet itself (it *claims* it, see
+//! `task::state`) and sleeps only for tasks already running elsewhere.
 
 use super::Handle;
-use crate::task::JoinHandle;
+use crate::task::{cell, Header, JoinHandle};
 use crate::worker::{resume, StackJobLatch as Latch};
 use std::any::Any;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -28,11 +34,19 @@ pub struct Scope<'scope, 'env: 'scope> {
 }
 
 struct ScopeState {
+    /// Tasks spawned in this scope, each with a reference owned by the scope.
+    tasks: Mutex<Vec<TaskRef>>,
     pending: AtomicUsize,
     latch: Latch,
     unhandled_panic: Mutex<Option<Box<dyn Any + Send>>>,
     cancelled: AtomicUsize,
 }
+
+/// A task reference owned by the scope.
+struct TaskRef(NonNull<Header>);
+
+// SAFETY: a reference to a task cell may be used and released from any thread.
+unsafe impl Send for TaskRef {}
 
 /// A handle to a scoped task: join it to get its result (and its panic, which
 /// then no longer propagates from the scope).
@@ -65,8 +79,12 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         };
         // SAFETY: the closure and its output (ScopedOutput) borrow at most
         // 'scope; `run_scope` does not return before `pending` is zero, i.e.
-        // before both are dropped (module docs).
-        let inner = unsafe { self.handle.spawn_unchecked(task) };
+        // before both are dropped (module docs). Three references: the
+        // scheduler's, the handle's and the scope's.
+        let header = unsafe { super::spawn_raw(&self.handle.shared, task, 3) };
+        crate::loom::lock(&self.state.tasks).push(TaskRef(header));
+        // SAFETY: one of the three references is the handle's.
+        let inner = unsafe { JoinHandle::from_raw(header) };
         ScopedJoinHandle {
             inner,
             _scope: PhantomData,
@@ -124,6 +142,30 @@ impl<T> Drop for ScopedOutput<'_, T> {
 }
 
 impl ScopeState {
+    /// Runs, on this thread, every scoped task nobody has started yet (only
+    /// on a worker of the scope's runtime), including those they spawn.
+    fn run_unstarted_tasks_here(&self) {
+        loop {
+            let batch = std::mem::take(&mut *crate::loom::lock(&self.tasks));
+            if batch.is_empty() {
+                return;
+            }
+            for TaskRef(task) in batch {
+                crate::worker::run_inline_if_local(task);
+                // SAFETY: the scope's reference, given up once.
+                unsafe { cell::release(task) };
+            }
+        }
+    }
+
+    /// Gives up the scope's references to tasks spawned while it waited.
+    fn release_task_refs(&self) {
+        for TaskRef(task) in std::mem::take(&mut *crate::loom::lock(&self.tasks)) {
+            // SAFETY: the scope's reference, given up once.
+            unsafe { cell::release(task) };
+        }
+    }
+
     fn done(&self) {
         // AcqRel: Release orders this task's work (and its output's drop)
         // before the scope's return; Acquire lets the last decrementer's
@@ -142,6 +184,7 @@ where
     let scope = Scope {
         handle,
         state: ScopeState {
+            tasks: Mutex::new(Vec::new()),
             pending: AtomicUsize::new(1),
             latch: Latch::new(),
             unhandled_panic: Mutex::new(None),
@@ -152,7 +195,9 @@ where
     };
     let body = catch_unwind(AssertUnwindSafe(|| f(&scope)));
     scope.state.done();
+    scope.state.run_unstarted_tasks_here();
     crate::worker::wait_until(|| scope.state.latch.is_set());
+    scope.state.release_task_refs();
     let task_panic = crate::loom::lock(&scope.state.unhandled_panic).take();
     match (body, task_panic) {
         (Err(payload), _) => resume(payload),

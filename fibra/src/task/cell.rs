@@ -44,7 +44,8 @@ pub(crate) struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
     waiter: UnsafeCell<Option<&'static Parker>>,
-    _reserved: usize,
+    /// The address of the runtime that spawned the task: an identity only.
+    runtime: usize,
 }
 
 #[repr(C, align(16))]
@@ -58,9 +59,9 @@ struct Cell {
 
 /// The type-specific operations of one `(F, T)` pair.
 struct Vtable {
-    /// Runs the closure and completes the task; consumes the scheduler ref.
+    /// Runs the closure and completes the task (the caller claimed it).
     run: unsafe fn(NonNull<Header>),
-    /// Drops the closure unrun and completes as cancelled; consumes the ref.
+    /// Drops the closure unrun and completes as cancelled (claimed, too).
     cancel: unsafe fn(NonNull<Header>),
     /// Drops a stored output.
     drop_output: unsafe fn(NonNull<Header>),
@@ -118,24 +119,24 @@ impl<F: FnOnce() -> T, T> VtableFor<F, T> {
 }
 
 /// # Safety
-/// The caller holds the scheduler reference of a pending task of this type.
+/// The caller claimed a task of this type and holds a reference to it.
 unsafe fn run<F: FnOnce() -> T, T>(header: NonNull<Header>) {
-    // SAFETY: pending, so the payload holds F, and the scheduler ref owns it.
+    // SAFETY: claimed, so the payload holds F and it is ours.
     let closure = unsafe { payload_take::<F>(header) };
     let output: Output<T> = catch_unwind(AssertUnwindSafe(closure));
     // SAFETY: the closure was moved out; the payload is ours until COMPLETE.
     unsafe { payload_write(header, output) };
-    // SAFETY: we hold the scheduler ref, so the cell is live.
-    unsafe { finish(header, false) };
+    // SAFETY: we hold a reference, so the cell is live.
+    unsafe { complete(header, false) };
 }
 
 /// # Safety
 /// As for `run`.
 unsafe fn cancel<F>(header: NonNull<Header>) {
-    // SAFETY: pending, so the payload holds F, owned by the scheduler ref.
+    // SAFETY: claimed, so the payload holds F and it is ours.
     drop(unsafe { payload_take::<F>(header) });
-    // SAFETY: we hold the scheduler ref.
-    unsafe { finish(header, true) };
+    // SAFETY: we hold a reference.
+    unsafe { complete(header, true) };
 }
 
 /// # Safety
@@ -152,13 +153,14 @@ unsafe fn read_output<T>(header: NonNull<Header>, dst: *mut ()) {
     unsafe { dst.cast::<Output<T>>().write(payload_take::<Output<T>>(header)) };
 }
 
-/// Completes the task and releases the scheduler reference.
+/// Marks the task complete, then drops the output if the handle is gone or
+/// wakes the handle's owner if it sleeps.
 ///
 /// # Safety
-/// The caller holds the scheduler reference; for a task that ran, the output
-/// is stored.
-unsafe fn finish(header: NonNull<Header>, cancelled: bool) {
-    // SAFETY: the scheduler ref keeps the cell live through this function.
+/// The caller claimed the task and holds a reference; for a task that ran,
+/// the output is stored.
+unsafe fn complete(header: NonNull<Header>, cancelled: bool) {
+    // SAFETY: the caller's reference keeps the cell live through this function.
     let head = unsafe { header.as_ref() };
     match head.state.complete(cancelled) {
         // SAFETY: the handle is gone, so the output is ours (state docs).
@@ -173,8 +175,6 @@ unsafe fn finish(header: NonNull<Header>, cancelled: bool) {
         }
         AfterComplete::Nothing => {}
     }
-    // SAFETY: we hold the scheduler reference.
-    unsafe { release(header) };
 }
 
 /// Drops one reference, freeing the cell if it was the last.
@@ -196,17 +196,17 @@ pub(crate) unsafe fn release(header: NonNull<Header>) {
 /// The closure and its output may borrow data that must outlive the task's
 /// completion; the caller guarantees that (the safe wrappers require
 /// `'static`, `scope`/`block_on` wait for completion or cancellation).
-pub(crate) unsafe fn allocate<F, T>(closure: F) -> NonNull<Header>
+pub(crate) unsafe fn allocate<F, T>(closure: F, refs: u32, runtime: usize) -> NonNull<Header>
 where
     F: FnOnce() -> T + Send,
     T: Send,
 {
     let header = super::pool::alloc().cast::<Header>();
     let head = Header {
-        state: State::new(super::state::INITIAL),
+        state: State::new(super::state::initial(refs)),
         vtable: &VtableFor::<F, T>::VTABLE,
         waiter: UnsafeCell::new(None),
-        _reserved: 0,
+        runtime,
     };
     // SAFETY: the pool gives an unused cell-sized, cell-aligned block.
     unsafe {
@@ -216,18 +216,65 @@ where
     header
 }
 
+/// Runs the task unless someone already claimed it, then releases the
+/// queue entry's reference. What a worker does with a popped task.
+///
 /// # Safety
-/// The caller holds the scheduler reference of a pending task; it is consumed.
+/// The caller holds a queue entry's (scheduler) reference; it is consumed.
 pub(crate) unsafe fn run_task(header: NonNull<Header>) {
-    // SAFETY: per the contract the cell is live and pending.
-    unsafe { (header.as_ref().vtable.run)(header) }
+    // SAFETY: the reference keeps the cell live; claiming makes the run ours.
+    unsafe {
+        if header.as_ref().state.try_claim() {
+            (header.as_ref().vtable.run)(header);
+        }
+        release(header);
+    }
 }
 
+/// Cancels the task unless someone already claimed it, then releases the
+/// queue entry's reference. What shutdown does with a queued task.
+///
 /// # Safety
 /// As for `run_task`.
 pub(crate) unsafe fn cancel_task(header: NonNull<Header>) {
-    // SAFETY: per the contract.
-    unsafe { (header.as_ref().vtable.cancel)(header) }
+    // SAFETY: as in `run_task`.
+    unsafe {
+        if header.as_ref().state.try_claim() {
+            (header.as_ref().vtable.cancel)(header);
+        }
+        release(header);
+    }
+}
+
+/// Runs (or, when `cancel`, drops) the task on the caller's stack if nobody
+/// has started it yet, for a joiner or scope waiting on it. Its queue entry
+/// stays and is released by whoever pops it. Returns whether it was claimed.
+///
+/// # Safety
+/// The caller holds a reference (the handle's or the scope's), not consumed.
+pub(crate) unsafe fn try_run_inline(header: NonNull<Header>, cancel: bool) -> bool {
+    // SAFETY: the caller's reference keeps the cell live.
+    unsafe {
+        let head = header.as_ref();
+        if !head.state.try_claim() {
+            return false;
+        }
+        if cancel {
+            (head.vtable.cancel)(header);
+        } else {
+            (head.vtable.run)(header);
+        }
+    }
+    true
+}
+
+/// The identity of the runtime that spawned the task.
+///
+/// # Safety
+/// The caller holds a reference.
+pub(crate) unsafe fn runtime_of(header: NonNull<Header>) -> usize {
+    // SAFETY: the caller's reference keeps the cell live; the field is immutable.
+    unsafe { header.as_ref().runtime }
 }
 
 /// # Safety

@@ -58,15 +58,22 @@ impl<T> JoinHandle<T> {
     /// runtime shut down first, or because it was spawned on a runtime that
     /// was already shutting down.
     ///
-    /// Called from inside a fibra task, the worker runs other tasks while it
-    /// waits, so that joining never deadlocks the runtime; called from any
-    /// other thread, that thread sleeps.
+    /// Called from inside a task of the same runtime, a task that has not
+    /// started yet is run right here, on the caller's stack; one that is
+    /// already running elsewhere is waited for (the worker sleeps, after
+    /// making sure its other queued tasks can be taken by other workers).
+    /// Since every task waits only for tasks it could run itself, joining
+    /// never deadlocks the runtime, even when every worker joins at once.
+    /// Called from any other thread, that thread sleeps.
     pub fn join(self) -> Result<T, JoinError> {
         let header = self.header;
         std::mem::forget(self); // the reference is released below instead
                                 // SAFETY: we own the handle reference.
         let head = unsafe { header.as_ref() };
-        if !spin_until_complete(head) {
+        // On a worker of the task's runtime, a task nobody has started yet is
+        // run right here, so that waiting never needs unrelated work.
+        let done = spin_until_complete(head) || crate::worker::run_inline_if_local(header);
+        if !done {
             // SAFETY: only the handle's owner sets the waiter, once, before
             // JOIN_WAITING.
             unsafe { cell::set_waiter(header, Parker::for_current_thread()) };

@@ -2,8 +2,15 @@
 //! packed in one `AtomicU32` so that every transition is one atomic RMW.
 //!
 //! References: a task cell starts with two, one owned by "the scheduler" (the
-//! queue that holds it, then the worker that runs or cancels it) and one by
-//! the `JoinHandle`. The last one to go frees the cell.
+//! queue entry that holds it) and one by the `JoinHandle`; a scoped task has a
+//! third, held by its scope. The last one to go frees the cell.
+//!
+//! Who runs the closure: whoever sets `CLAIMED` first. Normally that is the
+//! worker that pops the queue entry; but a joiner (or a scope) that finds the
+//! task not yet started claims it and runs it on its own stack, so that
+//! waiting never needs to run unrelated work. The queue entry then stays
+//! where it is, and whoever pops it later finds `CLAIMED` set and only
+//! releases the entry's reference.
 //!
 //! Who owns the output once the task completes: the `JoinHandle` if
 //! `JOIN_INTEREST` was still set when `COMPLETE` was set, else the runner.
@@ -22,13 +29,21 @@ pub(crate) const JOIN_INTEREST: u32 = 1 << 2;
 /// The handle's owner stored its parker in the header's `waiter` field and
 /// may sleep; the completer must unpark it. Set only while `JOIN_INTEREST`.
 pub(crate) const JOIN_WAITING: u32 = 1 << 3;
+/// Somebody has taken the right to run (or cancel) the closure. Set once.
+pub(crate) const CLAIMED: u32 = 1 << 4;
 /// One reference; the count occupies the bits above the flags.
-pub(crate) const REF_ONE: u32 = 1 << 4;
+pub(crate) const REF_ONE: u32 = 1 << 5;
 const FLAG_MASK: u32 = REF_ONE - 1;
-const _: () = assert!((COMPLETE | CANCELLED | JOIN_INTEREST | JOIN_WAITING) == FLAG_MASK);
+const _: () = assert!((COMPLETE | CANCELLED | JOIN_INTEREST | JOIN_WAITING | CLAIMED) == FLAG_MASK);
 
+/// The initial state of a task with `refs` references (the scheduler's, the
+/// handle's, and for scoped tasks the scope's) and a handle's interest.
+pub(crate) const fn initial(refs: u32) -> u32 {
+    (refs * REF_ONE) | JOIN_INTEREST
+}
 /// Scheduler reference + handle reference + the handle's interest.
-pub(crate) const INITIAL: u32 = (2 * REF_ONE) | JOIN_INTEREST;
+#[cfg(loom)]
+pub(crate) const INITIAL: u32 = initial(2);
 
 /// A value of the state word.
 #[derive(Clone, Copy, Debug)]
@@ -105,6 +120,19 @@ impl State {
         }
     }
 
+    /// Takes the right to run or cancel the closure. True for exactly one
+    /// caller over the task's life.
+    #[must_use]
+    pub(crate) fn try_claim(&self) -> bool {
+        if self.0.load(Ordering::Relaxed) & CLAIMED != 0 {
+            return false; // cheap early out; the RMW below decides
+        }
+        // Acquire: pairs with the Release of the spawner's publication (the
+        // queue push or the scope list) so the closure is visible; the RMW's
+        // total order per location makes exactly one claimer win.
+        self.0.fetch_or(CLAIMED, Ordering::Acquire) & CLAIMED == 0
+    }
+
     /// Drops one reference; true when it was the last (free the cell).
     #[must_use]
     pub(crate) fn release_ref(&self) -> bool {
@@ -150,6 +178,42 @@ impl State {
 mod loom_tests {
     use super::*;
     use crate::loom::{atomic::AtomicUsize, thread, Arc};
+
+    /// A worker popping the queue entry and a joiner race to claim the task:
+    /// exactly one runs it, and the cell is freed once.
+    #[test]
+    fn exactly_one_claimer_runs_the_task() {
+        let explored = crate::loom::model_counting(|| {
+            let state = Arc::new(State::new(INITIAL));
+            let runs = Arc::new(AtomicUsize::new(0));
+            let frees = Arc::new(AtomicUsize::new(0));
+            let popper = {
+                let (state, runs, frees) = (state.clone(), runs.clone(), frees.clone());
+                thread::spawn(move || {
+                    if state.try_claim() {
+                        runs.fetch_add(1, Ordering::Relaxed);
+                        let _ = state.complete(false);
+                    }
+                    if state.release_ref() {
+                        frees.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            };
+            // The joiner: claim and run inline, or wait for the popper.
+            if state.try_claim() {
+                runs.fetch_add(1, Ordering::Relaxed);
+                let _ = state.complete(false);
+            }
+            popper.join().unwrap();
+            assert!(state.load().is_complete());
+            assert_eq!(runs.load(Ordering::Relaxed), 1);
+            if state.release_ref() {
+                frees.fetch_add(1, Ordering::Relaxed);
+            }
+            assert_eq!(frees.load(Ordering::Relaxed), 1);
+        });
+        assert!(explored > 1, "loom explored {explored} interleavings");
+    }
 
     /// A runner completes while the handle is dropped: the output is dropped
     /// exactly once and exactly one side frees the cell.

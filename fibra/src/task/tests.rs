@@ -2,7 +2,7 @@
 //! with inline and boxed closures and outputs. They run under Miri, which
 //! checks the raw payload handling and that every value is dropped once.
 
-use super::cell::{allocate, cancel_task, run_task, PAYLOAD_SIZE};
+use super::cell::{allocate, cancel_task, run_task, try_run_inline, PAYLOAD_SIZE};
 use super::JoinHandle;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +23,7 @@ where
     T: Send + 'static,
 {
     // SAFETY: 'static closure and output.
-    let task = unsafe { allocate(f) };
+    let task = unsafe { allocate(f, 2, 0) };
     // SAFETY: `allocate` created the handle reference.
     (task, unsafe { JoinHandle::from_raw(task) })
 }
@@ -112,4 +112,31 @@ fn non_send_internals_are_fine_inside_the_closure() {
     // SAFETY: we hold the scheduler reference.
     unsafe { run_task(task) };
     assert_eq!(handle.join().unwrap(), 1);
+}
+
+#[test]
+fn claimed_inline_then_popped_entry_only_releases() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let (task, handle) = spawn_unscheduled(move || counter.fetch_add(1, Ordering::Relaxed));
+    // The joiner finds it unstarted and runs it on its own stack.
+    // SAFETY: the handle's reference keeps the cell live.
+    assert!(unsafe { try_run_inline(task, false) });
+    // SAFETY: as above.
+    assert!(!unsafe { try_run_inline(task, false) }, "claimed once only");
+    assert_eq!(handle.join().unwrap(), 0);
+    // The queue entry is popped later: it must only release its reference.
+    // SAFETY: we hold the entry's (scheduler) reference.
+    unsafe { run_task(task) };
+    assert_eq!(runs.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn cancel_of_a_claimed_task_only_releases() {
+    let (task, handle) = spawn_unscheduled(|| 5);
+    // SAFETY: the handle's reference keeps the cell live.
+    assert!(unsafe { try_run_inline(task, false) });
+    // SAFETY: we hold the entry's reference.
+    unsafe { cancel_task(task) };
+    assert_eq!(handle.join().unwrap(), 5, "ran, not cancelled");
 }

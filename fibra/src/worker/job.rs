@@ -101,8 +101,11 @@ impl<F: FnOnce() -> R + Send, R: Send> StackJob<F, R> {
         }
     }
 
+    /// The pointer offered to thieves. Derived from the whole job (not from
+    /// `&self.header`), so that it may reach every field; the fields a thief
+    /// writes are `UnsafeCell`s or atomics.
     pub(crate) fn as_job_ptr(&self) -> *mut JobHeader {
-        (&self.header as *const JobHeader).cast_mut()
+        (self as *const Self).cast_mut().cast::<JobHeader>()
     }
 
     /// Run by a thief: store the result, then set the latch.

@@ -16,10 +16,11 @@
 //! thread-local `CURRENT`; the loop keeps nothing in stack locals that would
 //! need dropping, so it can later be restarted on another stack (fibers).
 //!
-//! A worker that waits (`JoinHandle::join`, `scope`, `join` whose second half
-//! was stolen) runs the same search in [`WorkerContext::help_until`] instead
-//! of sleeping, so waiting tasks never deadlock the runtime (until fibers let
-//! them park instead).
+//! A task that waits never makes its worker run unrelated work (which would
+//! nest unrelated waits on one stack without bound): `JoinHandle::join` and
+//! `scope` run the awaited tasks themselves if nobody started them (they are
+//! *claimed*, see `task::state`), else the worker sleeps; `join` whose second
+//! half was stolen runs other `join` jobs meanwhile, as Rayon does.
 
 mod job;
 
@@ -76,17 +77,33 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&WorkerContext>) -> R) -> R 
     f(unsafe { current.as_ref() })
 }
 
-/// Waits until `done()` is true: a worker helps with other work meanwhile,
-/// any other thread sleeps on its parker (which the completer unparks).
+/// Waits until `done()` is true: the thread sleeps on its parker, which the
+/// completer unparks. A worker first makes sure that the tasks queued behind
+/// it can be taken by other workers.
 pub(crate) fn wait_until(done: impl Fn() -> bool) {
     with_current(|cx| match cx {
-        Some(cx) => cx.help_until(&done),
+        Some(cx) => cx.wait_blocking(&done),
         None => {
             let parker = crate::park::Parker::for_current_thread();
             while !done() {
                 parker.park();
             }
         }
+    })
+}
+
+/// On a worker of the task's runtime, claims a task that nobody started and
+/// runs it here (cancels it, if the runtime is shutting down). Returns
+/// whether it did. The caller holds a reference to the task.
+pub(crate) fn run_inline_if_local(task: NonNull<Header>) -> bool {
+    with_current(|cx| {
+        let Some(cx) = cx else { return false };
+        // SAFETY: the caller holds a reference.
+        if unsafe { cell::runtime_of(task) } != Arc::as_ptr(&cx.shared) as usize {
+            return false;
+        }
+        // SAFETY: as above.
+        unsafe { cell::try_run_inline(task, cx.shared.is_closed()) }
     })
 }
 
@@ -359,21 +376,44 @@ impl WorkerContext {
         self.searching.set(true); // the notifier counted us as a searcher
     }
 
-    /// Runs other work until `done()`; sleeps briefly when there is none.
-    /// Whoever makes `done()` true unparks this thread's parker.
-    pub(crate) fn help_until(&self, done: &dyn Fn() -> bool) {
+    /// Sleeps until `done()` (a task or scope this worker waits for is
+    /// finished). Our own queued tasks must not wait for us meanwhile: wake
+    /// another worker to take them if need be.
+    fn wait_blocking(&self, done: &dyn Fn() -> bool) {
+        self.offer_queued_work();
+        while !done() {
+            self.me().parker.park();
+        }
+    }
+
+    /// Wakes a sleeping worker if this one has queued tasks, because this
+    /// one is about to wait (see `Shared::notify_parked_from_worker`, which
+    /// assumed this worker would run them).
+    fn offer_queued_work(&self) {
+        let me = self.me();
+        if !me.run_queue.is_empty() || !me.next_slot.load(Ordering::Relaxed).is_null() {
+            self.shared.notify_parked();
+        }
+    }
+
+    /// `fibra::join`'s wait for its stolen second half: run other `join` jobs
+    /// meanwhile (ours first, then other workers'), as Rayon does. Only join
+    /// jobs: they are pieces of fork-join trees, which never wait on anything
+    /// but their own sub-jobs, so the nesting stays bounded by the trees' depth.
+    fn help_until(&self, done: &dyn Fn() -> bool) {
+        let mut offered = false;
         let mut sleep = Duration::from_micros(20);
         while !done() {
-            let work = self
-                .take_back_join_job()
-                .or_else(|| self.next_local_work())
-                .or_else(|| self.steal_work());
-            match work {
+            match self.take_back_join_job().or_else(|| self.steal_join_job()) {
                 Some(work) => {
                     self.execute(work);
                     sleep = Duration::from_micros(20);
                 }
                 None => {
+                    if !offered {
+                        self.offer_queued_work();
+                        offered = true;
+                    }
                     self.me().parker.park_timeout(sleep);
                     sleep = (sleep * 2).min(HELP_MAX_SLEEP);
                 }
@@ -384,6 +424,30 @@ impl WorkerContext {
     /// A job an enclosing `join` on this worker offered and nobody stole.
     fn take_back_join_job(&self) -> Option<Work> {
         self.me().join_jobs.take().map(|job| Work::Job(job))
+    }
+
+    /// One `join` job from another worker's join deque.
+    fn steal_join_job(&self) -> Option<Work> {
+        let workers = &self.shared.workers;
+        let start = self.next_random() as usize % workers.len();
+        for offset in 0..workers.len() {
+            let victim = (start + offset) % workers.len();
+            if victim == self.index {
+                continue;
+            }
+            loop {
+                match workers[victim].join_jobs.steal() {
+                    Steal::Success(job) => {
+                        self.me().metrics.stolen_tasks.add_owner(1);
+                        self.me().metrics.steal_operations.add_owner(1);
+                        return Some(Work::Job(job));
+                    }
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
+            }
+        }
+        None
     }
 
     // ----- fork-join --------------------------------------------------------
