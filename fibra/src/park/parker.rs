@@ -87,6 +87,7 @@ impl Parker {
             return;
         }
         let mut guard = crate::loom::lock(&self.lock);
+        // Acquire: pairs with `unpark`'s Release swap (as in `park_inner`).
         while self.state.load(Ordering::Acquire) == PARKED {
             guard = self.condvar.wait(guard).unwrap();
         }

@@ -37,10 +37,23 @@ pub(crate) struct LocalQueue<T> {
 }
 
 /// What `push_back` does when the ring is full: the batch of the oldest half
-/// (plus the task being pushed, last) that the caller must now put into the
-/// global queue. The tasks are in FIFO order.
+/// plus the task being pushed (last), in FIFO order, that the caller must
+/// now put into the global queue. A fixed array, so that overflowing
+/// allocates nothing.
 #[must_use]
-pub(crate) struct Overflow<T>(pub(crate) Vec<*mut T>);
+pub(crate) struct Overflow<T> {
+    tasks: [*mut T; OVERFLOW_LEN],
+}
+
+const OVERFLOW_LEN: usize = CAPACITY / 2 + 1;
+
+impl<T> IntoIterator for Overflow<T> {
+    type Item = *mut T;
+    type IntoIter = std::array::IntoIter<*mut T, OVERFLOW_LEN>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.tasks.into_iter()
+    }
+}
 
 // SAFETY: the queue only stores pointers; ownership of the pointees moves with
 // the pointers between threads, which is what `T: Send` permits.
@@ -89,20 +102,21 @@ impl<T> LocalQueue<T> {
                 self.tail.store(tail.wrapping_add(1), Ordering::Release);
                 return Ok(());
             }
-            if let Some(mut batch) = self.take_half_for_overflow(head) {
-                batch.push(task);
-                return Err(Overflow(batch));
+            if let Some(overflow) = self.take_half_for_overflow(head, task) {
+                return Err(overflow);
             }
             // A thief took some tasks meanwhile: there is room now.
         }
     }
 
-    /// Claims the oldest `CAPACITY / 2` tasks (from `head`) in one CAS.
-    fn take_half_for_overflow(&self, head: u32) -> Option<Vec<*mut T>> {
+    /// Claims the oldest `CAPACITY / 2` tasks (from `head`) in one CAS and
+    /// returns them with `task` appended.
+    fn take_half_for_overflow(&self, head: u32, task: *mut T) -> Option<Overflow<T>> {
+        let mut tasks = [task; OVERFLOW_LEN];
+        for (i, slot) in tasks[..CAPACITY / 2].iter_mut().enumerate() {
+            *slot = self.slot(head.wrapping_add(i as u32)).load(Ordering::Relaxed);
+        }
         let half = CAPACITY as u32 / 2;
-        let batch: Vec<*mut T> = (0..half)
-            .map(|i| self.slot(head.wrapping_add(i)).load(Ordering::Relaxed))
-            .collect();
         // Release: our slot reads above happen before a later `push_back`
         // (ours) reuses the slots; a thief's Acquire load of head pairs with it.
         self.head
@@ -113,7 +127,7 @@ impl<T> LocalQueue<T> {
                 Ordering::Relaxed,
             )
             .ok()
-            .map(|_| batch)
+            .map(|_| Overflow { tasks })
     }
 
     /// Removes the oldest task (FIFO). Owner only.
@@ -230,7 +244,7 @@ mod tests {
         for i in 0..CAPACITY {
             assert!(q.push_back(boxed(i)).is_ok());
         }
-        let Err(Overflow(batch)) = q.push_back(boxed(9999)) else {
+        let Err(batch) = q.push_back(boxed(9999)) else {
             panic!("a full ring must overflow");
         };
         let values: Vec<usize> = batch.into_iter().map(unbox).collect();
@@ -283,7 +297,7 @@ mod tests {
             .collect();
         let mut seen = Vec::new();
         for i in 0..N {
-            if let Err(Overflow(batch)) = victim.push_back(boxed(i)) {
+            if let Err(batch) = victim.push_back(boxed(i)) {
                 seen.extend(batch.into_iter().map(unbox));
             }
             if i % 3 == 0 {
@@ -333,7 +347,7 @@ mod loom_tests {
             };
             let mut seen = Vec::new();
             for i in 0..(CAPACITY + 2) {
-                if let Err(Overflow(batch)) = victim.push_back(boxed(i)) {
+                if let Err(batch) = victim.push_back(boxed(i)) {
                     seen.extend(batch.into_iter().map(unbox));
                 }
             }

@@ -95,7 +95,7 @@ impl Shared {
 
     /// Moves a local queue's overflow to the global queue (cancelling it if
     /// the runtime closed meanwhile).
-    pub(crate) fn push_batch_to_global(&self, batch: Vec<*mut Header>) {
+    pub(crate) fn push_batch_to_global(&self, batch: impl IntoIterator<Item = *mut Header>) {
         match self.inject.push_batch(batch) {
             Ok(()) => self.notify_parked(),
             Err(refused) => refused

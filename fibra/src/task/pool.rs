@@ -224,10 +224,34 @@ mod cached {
                 // SAFETY: each came from `alloc` and is unused.
                 unsafe { free(*cell) };
             }
-            let again = alloc();
-            assert!(cells.contains(&again), "a freed cell is reused first");
-            // SAFETY: unused.
-            unsafe { free(again) };
+        }
+
+        #[test]
+        fn local_cache_is_lifo_and_spills_a_batch_when_full() {
+            let cells: Vec<*mut FreeCell> = (0..2 * BATCH).map(|_| alloc().as_ptr().cast()).collect();
+            let cache = LocalCache {
+                head: Cell::new(std::ptr::null_mut()),
+                len: Cell::new(0),
+            };
+            for &cell in &cells[..2 * BATCH - 1] {
+                cache.push(cell);
+            }
+            assert_eq!(cache.len.get(), 2 * BATCH - 1, "no spill below 2 * BATCH");
+            assert_eq!(
+                cache.pop().as_ptr().cast(),
+                cells[2 * BATCH - 2],
+                "LIFO: hottest first"
+            );
+            cache.push(cells[2 * BATCH - 2]);
+            cache.push(cells[2 * BATCH - 1]); // reaches 2 * BATCH: spills the newest BATCH
+            assert_eq!(cache.len.get(), BATCH);
+            let kept: Vec<*mut FreeCell> = (0..BATCH).map(|_| cache.pop().as_ptr().cast()).collect();
+            let mut expected: Vec<*mut FreeCell> = cells[..BATCH].to_vec();
+            expected.reverse();
+            assert_eq!(kept, expected, "the oldest BATCH stay local");
+            for cell in kept {
+                cache.push(cell); // `cache` returns them to the global pool on drop
+            }
         }
 
         #[test]

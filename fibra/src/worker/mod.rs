@@ -27,7 +27,7 @@ mod job;
 pub(crate) use job::{resume, JobHeader, Latch as StackJobLatch, StackJob};
 
 use crate::queue::join_deque::Steal;
-use crate::queue::local::{Overflow, CAPACITY as LOCAL_CAPACITY};
+use crate::queue::local::CAPACITY as LOCAL_CAPACITY;
 use crate::runtime::shared::{Shared, WorkerShared};
 use crate::task::{cell, Header};
 use std::cell::Cell;
@@ -201,7 +201,7 @@ impl WorkerContext {
     }
 
     fn push_back(&self, task: NonNull<Header>) {
-        if let Err(Overflow(batch)) = self.me().run_queue.push_back(task.as_ptr()) {
+        if let Err(batch) = self.me().run_queue.push_back(task.as_ptr()) {
             self.me().metrics.local_overflows.add_owner(1);
             self.shared.push_batch_to_global(batch);
         }
@@ -265,7 +265,7 @@ impl WorkerContext {
             Some(_) => {
                 let pushed = me.run_queue.push_back(task);
                 debug_assert!(pushed.is_ok(), "room was reserved");
-                if let Err(Overflow(batch)) = pushed {
+                if let Err(batch) = pushed {
                     // Unreachable (room was checked), but never lose a task.
                     batch.into_iter().filter_map(NonNull::new).for_each(|t| {
                         // SAFETY: tasks from a queue; we hold their references.
