@@ -107,8 +107,8 @@ impl Shared {
 
     fn cancel(&self, task: NonNull<Header>) {
         // SAFETY: callers hold the task's scheduler reference and give it up.
-        unsafe { cell::cancel_task(task) };
-        self.count_cancelled(1);
+        let cancelled = unsafe { cell::cancel_task(task) };
+        self.count_cancelled(u64::from(cancelled));
     }
 
     pub(crate) fn count_cancelled(&self, count: u64) {

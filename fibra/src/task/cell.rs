@@ -217,32 +217,39 @@ where
 }
 
 /// Runs the task unless someone already claimed it, then releases the
-/// queue entry's reference. What a worker does with a popped task.
+/// queue entry's reference. What a worker does with a popped task; `before_run`
+/// is called just before the closure runs. Returns whether it ran here.
 ///
 /// # Safety
 /// The caller holds a queue entry's (scheduler) reference; it is consumed.
-pub(crate) unsafe fn run_task(header: NonNull<Header>) {
+pub(crate) unsafe fn run_task(header: NonNull<Header>, before_run: impl FnOnce()) -> bool {
     // SAFETY: the reference keeps the cell live; claiming makes the run ours.
     unsafe {
-        if header.as_ref().state.try_claim() {
+        let claimed = header.as_ref().state.try_claim();
+        if claimed {
+            before_run();
             (header.as_ref().vtable.run)(header);
         }
         release(header);
+        claimed
     }
 }
 
 /// Cancels the task unless someone already claimed it, then releases the
-/// queue entry's reference. What shutdown does with a queued task.
+/// queue entry's reference. What shutdown does with a queued task. Returns
+/// whether it was cancelled here.
 ///
 /// # Safety
 /// As for `run_task`.
-pub(crate) unsafe fn cancel_task(header: NonNull<Header>) {
+pub(crate) unsafe fn cancel_task(header: NonNull<Header>) -> bool {
     // SAFETY: as in `run_task`.
     unsafe {
-        if header.as_ref().state.try_claim() {
+        let claimed = header.as_ref().state.try_claim();
+        if claimed {
             (header.as_ref().vtable.cancel)(header);
         }
         release(header);
+        claimed
     }
 }
 

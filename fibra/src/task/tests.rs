@@ -33,7 +33,7 @@ fn run_then_join_inline_closure_and_output() {
     let (task, handle) = spawn_unscheduled(|| 40 + 2);
     assert!(!handle.is_finished());
     // SAFETY: we hold the scheduler reference.
-    unsafe { run_task(task) };
+    unsafe { run_task(task, || {}) };
     assert!(handle.is_finished());
     assert_eq!(handle.join().unwrap(), 42);
 }
@@ -47,7 +47,7 @@ fn boxed_closure_and_boxed_output() {
         out
     });
     // SAFETY: we hold the scheduler reference.
-    unsafe { run_task(task) };
+    unsafe { run_task(task, || {}) };
     assert_eq!(handle.join().unwrap()[0], 7 * (PAYLOAD_SIZE as u64 / 8 + 4));
 }
 
@@ -60,10 +60,10 @@ fn output_dropped_once_whoever_is_last() {
         if handle_first {
             drop(handle); // detached: the runner drops the output
                           // SAFETY: we hold the scheduler reference.
-            unsafe { run_task(task) };
+            unsafe { run_task(task, || {}) };
         } else {
             // SAFETY: as above.
-            unsafe { run_task(task) };
+            unsafe { run_task(task, || {}) };
             drop(handle); // completed: the handle drops the output
         }
         assert_eq!(drops.load(Ordering::Relaxed), 1, "handle_first={handle_first}");
@@ -98,7 +98,7 @@ fn cancel_after_handle_dropped() {
 fn panic_is_caught_and_reaches_the_handle() {
     let (task, handle) = spawn_unscheduled(|| -> u32 { std::panic::panic_any("boom") });
     // SAFETY: we hold the scheduler reference.
-    unsafe { run_task(task) };
+    unsafe { run_task(task, || {}) };
     let error = handle.join().unwrap_err();
     assert!(error.is_panic());
     assert_eq!(error.to_string(), "task panicked: boom");
@@ -110,7 +110,7 @@ fn non_send_internals_are_fine_inside_the_closure() {
     // Rc is created and dropped inside the task: the closure itself is Send.
     let (task, handle) = spawn_unscheduled(|| Rc::strong_count(&Rc::new(1)));
     // SAFETY: we hold the scheduler reference.
-    unsafe { run_task(task) };
+    unsafe { run_task(task, || {}) };
     assert_eq!(handle.join().unwrap(), 1);
 }
 
@@ -127,7 +127,7 @@ fn claimed_inline_then_popped_entry_only_releases() {
     assert_eq!(handle.join().unwrap(), 0);
     // The queue entry is popped later: it must only release its reference.
     // SAFETY: we hold the entry's (scheduler) reference.
-    unsafe { run_task(task) };
+    unsafe { run_task(task, || {}) };
     assert_eq!(runs.load(Ordering::Relaxed), 1);
 }
 

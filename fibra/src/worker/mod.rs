@@ -102,8 +102,15 @@ pub(crate) fn run_inline_if_local(task: NonNull<Header>) -> bool {
         if unsafe { cell::runtime_of(task) } != Arc::as_ptr(&cx.shared) as usize {
             return false;
         }
+        let closed = cx.shared.is_closed();
         // SAFETY: as above.
-        unsafe { cell::try_run_inline(task, cx.shared.is_closed()) }
+        let claimed = unsafe { cell::try_run_inline(task, closed) };
+        if claimed && closed {
+            cx.shared.count_cancelled(1);
+        } else if claimed {
+            cx.me().metrics.completed.add_owner(1);
+        }
+        claimed
     })
 }
 
@@ -168,14 +175,14 @@ impl WorkerContext {
             Work::Task(task) => {
                 if self.shared.is_closed() {
                     // SAFETY: we hold the scheduler reference, taken from a queue.
-                    unsafe { cell::cancel_task(task) };
-                    self.shared.count_cancelled(1);
+                    let cancelled = unsafe { cell::cancel_task(task) };
+                    self.shared.count_cancelled(u64::from(cancelled));
                 } else {
                     // Counted before it runs, so that a joiner who saw the
                     // task finish also sees it counted.
-                    self.me().metrics.completed.add_owner(1);
-                    // SAFETY: as above; run_task catches the task's panic.
-                    unsafe { cell::run_task(task) };
+                    let count = || self.me().metrics.completed.add_owner(1);
+                    // SAFETY: as above; the task's panic is caught inside.
+                    unsafe { cell::run_task(task, count) };
                 }
             }
             // SAFETY: the job came out of a join deque exactly once.
@@ -269,7 +276,7 @@ impl WorkerContext {
                     // Unreachable (room was checked), but never lose a task.
                     batch.into_iter().filter_map(NonNull::new).for_each(|t| {
                         // SAFETY: tasks from a queue; we hold their references.
-                        unsafe { cell::cancel_task(t) }
+                        let _ = unsafe { cell::cancel_task(t) };
                     });
                 }
             }
@@ -512,8 +519,7 @@ impl WorkerContext {
         let mut cancel = |task: *mut Header| {
             if let Some(task) = NonNull::new(task) {
                 // SAFETY: removed from a queue: we hold its scheduler reference.
-                unsafe { cell::cancel_task(task) };
-                cancelled += 1;
+                cancelled += u64::from(unsafe { cell::cancel_task(task) });
             }
         };
         cancel(me.next_slot.swap(ptr::null_mut(), Ordering::Acquire)); // pairs with schedule_local
