@@ -72,7 +72,10 @@ impl<T> JoinHandle<T> {
         let head = unsafe { header.as_ref() };
         // On a worker of the task's runtime, a task nobody has started yet is
         // run right here, so that waiting never needs unrelated work.
-        let done = spin_until_complete(head) || crate::worker::run_inline_if_local(header);
+        // Spin only for a task running elsewhere, which is about to finish.
+        let done = head.state.load().is_complete()
+            || crate::worker::run_inline_if_local(header)
+            || spin_until_complete(head);
         if !done {
             // SAFETY: only the handle's owner sets the waiter, once, before
             // JOIN_WAITING.
