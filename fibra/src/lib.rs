@@ -58,7 +58,8 @@ mod worker;
 #[cfg(not(loom))]
 pub use runtime::{
     global::{join, scope, spawn},
-    Builder, Handle, Metrics, Runtime, Scope, ScopedJoinHandle, WorkerMetrics, WORKERS_ENV,
+    Builder, Handle, Metrics, Runtime, Scope, ScopedJoinHandle, WorkerMetrics, DEFAULT_WORKER_STACK_SIZE,
+    WORKERS_ENV,
 };
 #[cfg(not(loom))]
 pub use task::join_handle::{JoinError, JoinHandle};

@@ -23,7 +23,17 @@ pub const WORKERS_ENV: &str = "FIBRA_WORKERS";
 pub struct Builder {
     workers: Option<usize>,
     thread_name: String,
+    worker_stack_size: usize,
 }
+
+/// Default stack size of a worker thread: 32 MiB of address space, of which
+/// the kernel commits only the pages actually touched. A task that joins a
+/// task nobody started runs it on its own stack (about 250 bytes per level in
+/// a release build), so deep chains of joins need deep stacks until fibers
+/// give each blocked task a stack of its own.
+pub const DEFAULT_WORKER_STACK_SIZE: usize = 32 << 20;
+const MIN_WORKER_STACK_SIZE: usize = 64 << 10;
+const MAX_WORKER_STACK_SIZE: usize = 1 << 30;
 
 impl Default for Builder {
     fn default() -> Builder {
@@ -38,6 +48,7 @@ impl Builder {
         Builder {
             workers: None,
             thread_name: "fibra-worker".to_string(),
+            worker_stack_size: DEFAULT_WORKER_STACK_SIZE,
         }
     }
 
@@ -54,18 +65,34 @@ impl Builder {
         self
     }
 
+    /// Sets the stack size of each worker thread, in bytes (default
+    /// [`DEFAULT_WORKER_STACK_SIZE`]). Values below 64 KiB or above 1 GiB
+    /// make [`build`](Self::build) fail with [`io::ErrorKind::InvalidInput`].
+    pub fn worker_stack_size(mut self, bytes: usize) -> Builder {
+        self.worker_stack_size = bytes;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
     /// [`io::ErrorKind::InvalidInput`] for a worker count of zero or above
-    /// 65,535, or a malformed `FIBRA_WORKERS`; the OS error if a thread could
-    /// not be started.
+    /// 65,535, a malformed `FIBRA_WORKERS`, or a stack size out of range; the
+    /// OS error if a thread could not be started.
     pub fn build(self) -> io::Result<Runtime> {
         let workers = match self.workers {
             Some(count) => validate_worker_count(count, "Builder::workers")?,
             None => default_worker_count()?,
         };
-        Runtime::start(workers, &self.thread_name)
+        if !(MIN_WORKER_STACK_SIZE..=MAX_WORKER_STACK_SIZE).contains(&self.worker_stack_size) {
+            return Err(invalid(format!(
+                "fibra: Builder::worker_stack_size: {} bytes is outside the supported {} KiB to {} MiB",
+                self.worker_stack_size,
+                MIN_WORKER_STACK_SIZE >> 10,
+                MAX_WORKER_STACK_SIZE >> 20
+            )));
+        }
+        Runtime::start(workers, &self.thread_name, self.worker_stack_size)
     }
 }
 
@@ -124,6 +151,19 @@ mod tests {
             let err = parse_workers_env(bad).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
             assert!(err.to_string().contains("FIBRA_WORKERS"), "{err}");
+        }
+    }
+
+    #[test]
+    fn absurd_stack_sizes_are_errors() {
+        for bytes in [0, 1024, 2 << 30] {
+            let err = Builder::new()
+                .workers(1)
+                .worker_stack_size(bytes)
+                .build()
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+            assert!(err.to_string().contains("worker_stack_size"), "{err}");
         }
     }
 

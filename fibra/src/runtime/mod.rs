@@ -6,7 +6,7 @@ mod metrics;
 mod scope;
 pub(crate) mod shared;
 
-pub use builder::{Builder, WORKERS_ENV};
+pub use builder::{Builder, DEFAULT_WORKER_STACK_SIZE, WORKERS_ENV};
 pub use metrics::{Metrics, WorkerMetrics};
 pub use scope::{Scope, ScopedJoinHandle};
 
@@ -58,7 +58,7 @@ impl Runtime {
         Builder::new()
     }
 
-    pub(crate) fn start(num_workers: usize, thread_name: &str) -> io::Result<Runtime> {
+    pub(crate) fn start(num_workers: usize, thread_name: &str, stack_size: usize) -> io::Result<Runtime> {
         let shared = Arc::new(Shared::new(num_workers));
         let mut runtime = Runtime {
             handle: Handle {
@@ -70,6 +70,7 @@ impl Runtime {
             let shared = shared.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("{thread_name}-{index}"))
+                .stack_size(stack_size)
                 .spawn(move || crate::worker::run_worker(shared, index));
             match thread {
                 Ok(thread) => runtime.threads.push(thread),

@@ -134,7 +134,8 @@ unsafe fn run<F: FnOnce() -> T, T>(header: NonNull<Header>) {
 /// As for `run`.
 unsafe fn cancel<F>(header: NonNull<Header>) {
     // SAFETY: claimed, so the payload holds F and it is ours.
-    drop(unsafe { payload_take::<F>(header) });
+    let closure = unsafe { payload_take::<F>(header) };
+    drop_without_unwinding(closure);
     // SAFETY: we hold a reference.
     unsafe { complete(header, true) };
 }
@@ -153,6 +154,12 @@ unsafe fn read_output<T>(header: NonNull<Header>, dst: *mut ()) {
     unsafe { dst.cast::<Output<T>>().write(payload_take::<Output<T>>(header)) };
 }
 
+/// Drops a value whose `Drop` is user code, on a thread that must not unwind
+/// (a worker): a panic is reported by the panic hook, then swallowed.
+fn drop_without_unwinding<X>(value: X) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
 /// Marks the task complete, then drops the output if the handle is gone or
 /// wakes the handle's owner if it sleeps.
 ///
@@ -163,8 +170,13 @@ unsafe fn complete(header: NonNull<Header>, cancelled: bool) {
     // SAFETY: the caller's reference keeps the cell live through this function.
     let head = unsafe { header.as_ref() };
     match head.state.complete(cancelled) {
-        // SAFETY: the handle is gone, so the output is ours (state docs).
-        AfterComplete::DropOutput if !cancelled => unsafe { (head.vtable.drop_output)(header) },
+        AfterComplete::DropOutput if !cancelled => {
+            // The output's `Drop` is user code running on a worker: its
+            // panic is reported by the panic hook and must not unwind here.
+            // SAFETY: the handle is gone, so the output is ours (state docs).
+            let drop_output = || unsafe { (head.vtable.drop_output)(header) };
+            let _ = catch_unwind(AssertUnwindSafe(drop_output));
+        }
         AfterComplete::DropOutput => {}
         AfterComplete::WakeWaiter => {
             // SAFETY: JOIN_WAITING was set, so `waiter` was written before it
