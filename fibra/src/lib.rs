@@ -23,13 +23,15 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! Tasks run to completion: they cannot block on one another yet (fibers are
-//! a planned layer). A task that waits — [`JoinHandle::join`], [`scope`],
-//! [`join`] — makes its worker run other tasks meanwhile, so that waiting
-//! never deadlocks the runtime; waiting from a thread that is not a worker
-//! puts that thread to sleep. Blocking a worker in other ways (a
-//! `std::sync::Mutex` held for long, blocking I/O, `thread::sleep`) blocks one
-//! worker, as in Rayon.
+//! Tasks run to completion: they cannot block one another like goroutines
+//! yet (fibers are a planned layer). Waiting works without them: a task that
+//! joins a task nobody has started ([`JoinHandle::join`], [`scope`]) runs it
+//! on its own stack, so waiting never deadlocks the runtime; one that joins a
+//! task already running elsewhere puts its worker to sleep until it is done;
+//! [`join`] runs other fork-join jobs while it waits, as Rayon does. Waiting
+//! from a thread that is not a worker puts that thread to sleep. Blocking a
+//! worker in other ways (a `std::sync::Mutex` held for long, blocking I/O,
+//! `thread::sleep`) blocks one worker, as in Rayon.
 //!
 //! Layers, bottom up: `queue` (run queues), `task` (cells, pool, state word),
 //! `idle` (who searches, who sleeps), `park` (futex parker), `worker` (the
