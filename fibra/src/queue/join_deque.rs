@@ -108,15 +108,26 @@ impl<T> JoinDeque<T> {
         won.then_some(job)
     }
 
+    /// The index the next `push` will use. Owner only.
+    pub(crate) fn bottom_index(&self) -> isize {
+        self.bottom.load(Ordering::Relaxed)
+    }
+
     /// Steals the oldest job. Any thread.
     pub(crate) fn steal(&self) -> Steal<*mut T> {
+        self.steal_at_or_above(isize::MIN)
+    }
+
+    /// Steals the oldest job if it sits at index `min` or above (it was pushed
+    /// after the owner's bottom was `min`); `Empty` otherwise. Any thread.
+    pub(crate) fn steal_at_or_above(&self, min: isize) -> Steal<*mut T> {
         // Acquire: pairs with the SeqCst CAS of earlier thieves.
         let top = self.top.load(Ordering::Acquire);
         // SeqCst fence: pairs with the fence in `take` (see there).
         fence(Ordering::SeqCst);
         // Acquire: pairs with the Release fence in `push`.
         let bottom = self.bottom.load(Ordering::Acquire);
-        if top >= bottom {
+        if top >= bottom || top < min {
             return Steal::Empty;
         }
         let job = self.slot(top).load(Ordering::Relaxed);
@@ -148,6 +159,27 @@ mod tests {
         assert_eq!(d.take(), Some(p[1]));
         assert_eq!(d.take(), None);
         assert_eq!(d.steal(), Steal::Empty);
+    }
+
+    #[test]
+    fn steal_at_or_above_skips_older_jobs() {
+        let d = JoinDeque::new();
+        let mut v = [1u8, 2];
+        d.push(&mut v[0] as *mut u8).unwrap();
+        let base = d.bottom_index();
+        assert_eq!(
+            d.steal_at_or_above(base),
+            Steal::Empty,
+            "the older job is not a sub-job"
+        );
+        d.push(&mut v[1] as *mut u8).unwrap();
+        assert_eq!(
+            d.steal_at_or_above(base),
+            Steal::Empty,
+            "the oldest job is still the older one"
+        );
+        assert_eq!(d.steal(), Steal::Success(&mut v[0] as *mut u8));
+        assert_eq!(d.steal_at_or_above(base), Steal::Success(&mut v[1] as *mut u8));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! run: either it takes the job back and runs it itself, or it waits on the
 //! job's [`Latch`], which the thief sets last, after storing the result.
 
-use crate::loom::atomic::{AtomicBool, Ordering};
+use crate::loom::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use crate::park::Parker;
 use std::any::Any;
 use std::cell::UnsafeCell;
@@ -61,9 +61,23 @@ impl Latch {
 #[repr(C)]
 pub(crate) struct JobHeader {
     execute: unsafe fn(*const JobHeader),
+    /// Who stole the job: the thief's worker index + 1, or 0. Lets the owner,
+    /// while it waits, steal back only the job's own sub-jobs (leapfrogging).
+    thief: AtomicUsize,
+    /// The thief's join-deque bottom when it started the job: the sub-jobs
+    /// the job offers sit at this index and above.
+    thief_base: AtomicIsize,
 }
 
 impl JobHeader {
+    fn new(execute: unsafe fn(*const JobHeader)) -> JobHeader {
+        JobHeader {
+            execute,
+            thief: AtomicUsize::new(0),
+            thief_base: AtomicIsize::new(0),
+        }
+    }
+
     /// Runs the job.
     ///
     /// # Safety
@@ -72,6 +86,28 @@ impl JobHeader {
     pub(crate) unsafe fn execute(job: *const JobHeader) {
         // SAFETY: per the contract the job and its header are live.
         unsafe { ((*job).execute)(job) }
+    }
+
+    /// Records that worker `thief`, whose join deque's bottom is `base`, is
+    /// about to run the stolen `job`.
+    ///
+    /// # Safety
+    /// `job` was just stolen by the caller and has not run yet.
+    pub(crate) unsafe fn record_thief(job: *const JobHeader, thief: usize, base: isize) {
+        // SAFETY: the job's frame waits for it, so it is live.
+        let header = unsafe { &*job };
+        header.thief_base.store(base, Ordering::Relaxed);
+        // Release: pairs with the Acquire load in `thief`, publishing `base`.
+        header.thief.store(thief + 1, Ordering::Release);
+    }
+
+    /// The worker running this stolen job and its deque base, once recorded.
+    pub(crate) fn thief(&self) -> Option<(usize, isize)> {
+        // Acquire: pairs with the Release store in `record_thief`.
+        match self.thief.load(Ordering::Acquire) {
+            0 => None,
+            plus_one => Some((plus_one - 1, self.thief_base.load(Ordering::Relaxed))),
+        }
     }
 }
 
@@ -92,9 +128,7 @@ impl<F: FnOnce() -> R + Send, R: Send> StackJob<F, R> {
     /// A job whose owner (the caller) sleeps on `owner_parker` while waiting.
     pub(crate) fn new(func: F, owner_parker: &'static Parker) -> StackJob<F, R> {
         StackJob {
-            header: JobHeader {
-                execute: Self::execute_stolen,
-            },
+            header: JobHeader::new(Self::execute_stolen),
             func: UnsafeCell::new(Some(func)),
             result: UnsafeCell::new(None),
             latch: Latch::with_waiter(owner_parker),
@@ -104,6 +138,10 @@ impl<F: FnOnce() -> R + Send, R: Send> StackJob<F, R> {
     /// The pointer offered to thieves. Derived from the whole job (not from
     /// `&self.header`), so that it may reach every field; the fields a thief
     /// writes are `UnsafeCell`s or atomics.
+    pub(crate) fn header(&self) -> &JobHeader {
+        &self.header
+    }
+
     pub(crate) fn as_job_ptr(&self) -> *mut JobHeader {
         (self as *const Self).cast_mut().cast::<JobHeader>()
     }

@@ -345,6 +345,7 @@ impl WorkerContext {
             match victim.join_jobs.steal() {
                 Steal::Success(job) => {
                     me.metrics.stolen_tasks.add_owner(1);
+                    self.record_theft(job);
                     return Some(Work::Job(job));
                 }
                 Steal::Retry => continue,
@@ -403,15 +404,18 @@ impl WorkerContext {
         }
     }
 
-    /// `fibra::join`'s wait for its stolen second half: run other `join` jobs
-    /// meanwhile (ours first, then other workers'), as Rayon does. Only join
-    /// jobs: they are pieces of fork-join trees, which never wait on anything
-    /// but their own sub-jobs, so the nesting stays bounded by the trees' depth.
-    fn help_until(&self, done: &dyn Fn() -> bool) {
+    /// `fibra::join`'s wait for its stolen second half `job`: meanwhile run
+    /// `job`'s own sub-jobs, stolen back from its thief ("leapfrogging",
+    /// D. B. Wagner and B. G. Calder, "Leapfrogging: a portable technique for
+    /// implementing efficient futures", PPoPP 1993). Only those: an unrelated
+    /// job run on this stack could wait for the very task suspended below it,
+    /// and neither could ever continue. Sub-jobs are exactly the jobs at or
+    /// above the thief's deque bottom at the moment it started `job`.
+    fn help_until(&self, job: &JobHeader, done: &dyn Fn() -> bool) {
         let mut offered = false;
         let mut sleep = Duration::from_micros(20);
         while !done() {
-            match self.take_back_join_job().or_else(|| self.steal_join_job()) {
+            match self.take_back_join_job().or_else(|| self.steal_sub_job(job)) {
                 Some(work) => {
                     self.execute(work);
                     sleep = Duration::from_micros(20);
@@ -433,28 +437,28 @@ impl WorkerContext {
         self.me().join_jobs.take().map(|job| Work::Job(job))
     }
 
-    /// One `join` job from another worker's join deque.
-    fn steal_join_job(&self) -> Option<Work> {
-        let workers = &self.shared.workers;
-        let start = self.next_random() as usize % workers.len();
-        for offset in 0..workers.len() {
-            let victim = (start + offset) % workers.len();
-            if victim == self.index {
-                continue;
-            }
-            loop {
-                match workers[victim].join_jobs.steal() {
-                    Steal::Success(job) => {
-                        self.me().metrics.stolen_tasks.add_owner(1);
-                        self.me().metrics.steal_operations.add_owner(1);
-                        return Some(Work::Job(job));
-                    }
-                    Steal::Retry => continue,
-                    Steal::Empty => break,
+    /// The oldest sub-job of the stolen `job`, from its thief's deque.
+    fn steal_sub_job(&self, job: &JobHeader) -> Option<Work> {
+        let (thief, base) = job.thief()?;
+        loop {
+            match self.shared.workers[thief].join_jobs.steal_at_or_above(base) {
+                Steal::Success(sub_job) => {
+                    self.me().metrics.stolen_tasks.add_owner(1);
+                    self.me().metrics.steal_operations.add_owner(1);
+                    self.record_theft(sub_job);
+                    return Some(Work::Job(sub_job));
                 }
+                Steal::Retry => continue,
+                Steal::Empty => return None,
             }
         }
-        None
+    }
+
+    /// Notes in a job this worker just stole that it runs it, and where its
+    /// sub-jobs will go (see `help_until`).
+    fn record_theft(&self, job: *const JobHeader) {
+        // SAFETY: just stolen, not run yet.
+        unsafe { JobHeader::record_thief(job, self.index, self.me().join_jobs.bottom_index()) };
     }
 
     // ----- fork-join --------------------------------------------------------
@@ -503,7 +507,7 @@ impl WorkerContext {
                 // SAFETY: taken from our deque exactly once.
                 Some(other) => unsafe { JobHeader::execute(other) },
                 None => {
-                    self.help_until(&|| job_b.latch.is_set());
+                    self.help_until(job_b.header(), &|| job_b.latch.is_set());
                     return job_b.take_result();
                 }
             }
