@@ -20,11 +20,14 @@
 //! nest unrelated waits on one stack without bound): `JoinHandle::join` and
 //! `scope` run the awaited tasks themselves if nobody started them (they are
 //! *claimed*, see `task::state`), else the worker sleeps; `join` whose second
-//! half was stolen runs other `join` jobs meanwhile, as Rayon does.
+//! half was stolen runs that half's own sub-jobs meanwhile (leapfrogging, see
+//! [`WorkerContext::help_until`]).
 
 mod job;
+mod wait;
 
 pub(crate) use job::{resume, JobHeader, Latch as StackJobLatch, StackJob};
+pub(crate) use wait::{run_inline_if_local, wait_until};
 
 use crate::queue::join_deque::Steal;
 use crate::queue::local::CAPACITY as LOCAL_CAPACITY;
@@ -43,14 +46,16 @@ pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 pub(crate) const MAX_NEXT_SLOT_RUNS: u32 = 3;
 /// How many more times an idle worker looks for work before it parks.
 const LOOKS_BEFORE_PARKING: u32 = 8;
-/// Longest sleep of a waiting worker between looks for new work to help with.
+/// Longest sleep of a `join` waiting for its stolen half between looks for
+/// sub-jobs to help with (the thief's latch wakes it sooner when done).
 const HELP_MAX_SLEEP: Duration = Duration::from_millis(1);
 
 /// A piece of work found by a worker.
 enum Work {
     /// A pooled task; we hold its scheduler reference.
     Task(NonNull<Header>),
-    /// A `join` job stolen from another worker's join deque.
+    /// A `join` job: stolen from another worker, or taken back from our own
+    /// join deque.
     Job(*const JobHeader),
 }
 
@@ -75,43 +80,6 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&WorkerContext>) -> R) -> R 
     // SAFETY: CURRENT is non-null only while `run_worker` owns the context,
     // and `f` runs on this thread within that time.
     f(unsafe { current.as_ref() })
-}
-
-/// Waits until `done()` is true: the thread sleeps on its parker, which the
-/// completer unparks. A worker first makes sure that the tasks queued behind
-/// it can be taken by other workers.
-pub(crate) fn wait_until(done: impl Fn() -> bool) {
-    with_current(|cx| match cx {
-        Some(cx) => cx.wait_blocking(&done),
-        None => {
-            let parker = crate::park::Parker::for_current_thread();
-            while !done() {
-                parker.park();
-            }
-        }
-    })
-}
-
-/// On a worker of the task's runtime, claims a task that nobody started and
-/// runs it here (cancels it, if the runtime is shutting down). Returns
-/// whether it did. The caller holds a reference to the task.
-pub(crate) fn run_inline_if_local(task: NonNull<Header>) -> bool {
-    with_current(|cx| {
-        let Some(cx) = cx else { return false };
-        // SAFETY: the caller holds a reference.
-        if unsafe { cell::runtime_of(task) } != Arc::as_ptr(&cx.shared) as usize {
-            return false;
-        }
-        let closed = cx.shared.is_closed();
-        // SAFETY: as above.
-        let claimed = unsafe { cell::try_run_inline(task, closed) };
-        if claimed && closed {
-            cx.shared.count_cancelled(1);
-        } else if claimed {
-            cx.me().metrics.completed.add_owner(1);
-        }
-        claimed
-    })
 }
 
 /// The body of a worker thread.
@@ -382,136 +350,6 @@ impl WorkerContext {
         }
         self.me().metrics.wakeups.add_owner(1);
         self.searching.set(true); // the notifier counted us as a searcher
-    }
-
-    /// Sleeps until `done()` (a task or scope this worker waits for is
-    /// finished). Our own queued tasks must not wait for us meanwhile: wake
-    /// another worker to take them if need be.
-    fn wait_blocking(&self, done: &dyn Fn() -> bool) {
-        self.offer_queued_work();
-        while !done() {
-            self.me().parker.park();
-        }
-    }
-
-    /// Wakes a sleeping worker if this one has queued tasks, because this
-    /// one is about to wait (see `Shared::notify_parked_from_worker`, which
-    /// assumed this worker would run them).
-    fn offer_queued_work(&self) {
-        let me = self.me();
-        if !me.run_queue.is_empty() || !me.next_slot.load(Ordering::Relaxed).is_null() {
-            self.shared.notify_parked();
-        }
-    }
-
-    /// `fibra::join`'s wait for its stolen second half `job`: meanwhile run
-    /// `job`'s own sub-jobs, stolen back from its thief ("leapfrogging",
-    /// D. B. Wagner and B. G. Calder, "Leapfrogging: a portable technique for
-    /// implementing efficient futures", PPoPP 1993). Only those: an unrelated
-    /// job run on this stack could wait for the very task suspended below it,
-    /// and neither could ever continue. Sub-jobs are exactly the jobs at or
-    /// above the thief's deque bottom at the moment it started `job`.
-    fn help_until(&self, job: &JobHeader, done: &dyn Fn() -> bool) {
-        let mut offered = false;
-        let mut sleep = Duration::from_micros(20);
-        while !done() {
-            match self.take_back_join_job().or_else(|| self.steal_sub_job(job)) {
-                Some(work) => {
-                    self.execute(work);
-                    sleep = Duration::from_micros(20);
-                }
-                None => {
-                    if !offered {
-                        self.offer_queued_work();
-                        offered = true;
-                    }
-                    self.me().parker.park_timeout(sleep);
-                    sleep = (sleep * 2).min(HELP_MAX_SLEEP);
-                }
-            }
-        }
-    }
-
-    /// A job an enclosing `join` on this worker offered and nobody stole.
-    fn take_back_join_job(&self) -> Option<Work> {
-        self.me().join_jobs.take().map(|job| Work::Job(job))
-    }
-
-    /// The oldest sub-job of the stolen `job`, from its thief's deque.
-    fn steal_sub_job(&self, job: &JobHeader) -> Option<Work> {
-        let (thief, base) = job.thief()?;
-        loop {
-            match self.shared.workers[thief].join_jobs.steal_at_or_above(base) {
-                Steal::Success(sub_job) => {
-                    self.me().metrics.stolen_tasks.add_owner(1);
-                    self.me().metrics.steal_operations.add_owner(1);
-                    self.record_theft(sub_job);
-                    return Some(Work::Job(sub_job));
-                }
-                Steal::Retry => continue,
-                Steal::Empty => return None,
-            }
-        }
-    }
-
-    /// Notes in a job this worker just stole that it runs it, and where its
-    /// sub-jobs will go (see `help_until`).
-    fn record_theft(&self, job: *const JobHeader) {
-        // SAFETY: just stolen, not run yet.
-        unsafe { JobHeader::record_thief(job, self.index, self.me().join_jobs.bottom_index()) };
-    }
-
-    // ----- fork-join --------------------------------------------------------
-
-    /// `fibra::join` on this worker: offer `b`, run `a`, then run `b` here
-    /// unless a thief took it, in which case help until it is done.
-    pub(crate) fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
-        let job_b = StackJob::new(b, self.me().parker);
-        let job_ptr = job_b.as_job_ptr();
-        let offered = self.me().join_jobs.push(job_ptr).is_ok();
-        if offered {
-            self.shared.notify_parked_from_worker();
-        }
-        let result_a = std::panic::catch_unwind(std::panic::AssertUnwindSafe(a));
-        let result_b = if offered {
-            self.take_back_or_wait(&job_b, job_ptr)
-        } else {
-            job_b.run_inline()
-        };
-        match (result_a, result_b) {
-            (Ok(ra), Ok(rb)) => (ra, rb),
-            (Err(payload), _) | (_, Err(payload)) => resume(payload),
-        }
-    }
-
-    fn take_back_or_wait<F, R>(
-        &self,
-        job_b: &StackJob<F, R>,
-        job_ptr: *mut JobHeader,
-    ) -> std::thread::Result<R>
-    where
-        F: FnOnce() -> R + Send,
-        R: Send,
-    {
-        loop {
-            match self.me().join_jobs.take() {
-                Some(job) if job == job_ptr => return job_b.run_inline(),
-                // Defensive: a job above ours (not expected, as nested joins
-                // take back their own); run it and keep looking.
-                // SAFETY: taken from our deque exactly once.
-                Some(other) => unsafe { JobHeader::execute(other) },
-                None => {
-                    self.help_until(job_b.header(), &|| job_b.latch.is_set());
-                    return job_b.take_result();
-                }
-            }
-        }
     }
 
     // ----- shutdown ---------------------------------------------------------
