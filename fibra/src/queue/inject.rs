@@ -30,6 +30,9 @@ pub(crate) struct InjectQueue<T> {
 struct Inner<T> {
     tasks: VecDeque<*mut T>,
     closed: bool,
+    /// Tasks accepted by [`InjectQueue::push`] (one at a time: the spawns
+    /// from outside the workers), counted under the lock we hold anyway.
+    single_pushes: u64,
 }
 
 // SAFETY: only pointers are stored; ownership of the pointees moves with them.
@@ -43,6 +46,7 @@ impl<T> InjectQueue<T> {
             inner: CachePadded(Mutex::new(Inner {
                 tasks: VecDeque::new(),
                 closed: false,
+                single_pushes: 0,
             })),
             len: CachePadded(AtomicUsize::new(0)),
         }
@@ -71,8 +75,19 @@ impl<T> InjectQueue<T> {
 
     /// Appends one task; gives it back if the queue is closed.
     pub(crate) fn push(&self, task: *mut T) -> Result<(), *mut T> {
-        self.push_batch([task])
-            .map_err(|mut back| back.pop().expect("one task given back"))
+        let mut inner = lock(&self.inner);
+        if inner.closed {
+            return Err(task);
+        }
+        inner.tasks.push_back(task);
+        inner.single_pushes += 1;
+        self.len.store(inner.tasks.len(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// How many tasks `push` has accepted so far.
+    pub(crate) fn single_pushes(&self) -> u64 {
+        lock(&self.inner).single_pushes
     }
 
     /// Removes up to `max` tasks from the front, passing each to `sink` in
@@ -123,6 +138,7 @@ mod tests {
         assert!(q.close());
         assert!(!q.close());
         assert_eq!(q.push(ptrs[6]), Err(ptrs[6]));
+        assert_eq!(q.single_pushes(), 1);
         assert_eq!(q.drain_all(), ptrs[4..6]);
         assert!(q.is_empty());
     }

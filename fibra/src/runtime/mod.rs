@@ -299,10 +299,7 @@ impl Handle {
     pub fn metrics(&self) -> Metrics {
         Metrics {
             workers: self.shared.workers.iter().map(|w| w.metrics.snapshot()).collect(),
-            spawned_outside: self
-                .shared
-                .spawned_outside
-                .load(std::sync::atomic::Ordering::Relaxed),
+            spawned_outside: self.shared.inject.single_pushes(),
             cancelled: self.shared.cancelled.load(std::sync::atomic::Ordering::Relaxed),
         }
     }

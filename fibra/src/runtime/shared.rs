@@ -25,7 +25,6 @@ pub(crate) struct Shared {
     /// Set once, by shutdown: spawns are refused (cancelled), queued tasks are
     /// cancelled instead of run, workers leave their loop.
     closed: AtomicBool,
-    pub(crate) spawned_outside: CachePadded<AtomicU64>,
     pub(crate) cancelled: CachePadded<AtomicU64>,
     exited_workers: Mutex<usize>,
     all_exited: Condvar,
@@ -59,7 +58,6 @@ impl Shared {
             inject: InjectQueue::new(),
             idle: CachePadded(Idle::new(num_workers)),
             closed: AtomicBool::new(false),
-            spawned_outside: CachePadded(AtomicU64::new(0)),
             cancelled: CachePadded(AtomicU64::new(0)),
             exited_workers: Mutex::new(0),
             all_exited: Condvar::new(),
@@ -86,7 +84,6 @@ impl Shared {
     }
 
     fn schedule_remote(&self, task: NonNull<Header>) {
-        self.spawned_outside.fetch_add(1, Ordering::Relaxed);
         match self.inject.push(task.as_ptr()) {
             Ok(()) => self.notify_parked(),
             Err(_) => self.cancel(task),
