@@ -44,6 +44,8 @@ use std::time::Duration;
 pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// Consecutive runs from the next slot before the run queue gets a turn.
 pub(crate) const MAX_NEXT_SLOT_RUNS: u32 = 3;
+/// The most tasks a worker takes from the global queue at once.
+const GLOBAL_BATCH: usize = LOCAL_CAPACITY / 2;
 /// How many more times an idle worker looks for work before it parks.
 const LOOKS_BEFORE_PARKING: u32 = 8;
 /// Longest sleep of a `join` waiting for its stolen half between looks for
@@ -229,27 +231,22 @@ impl WorkerContext {
         if queued == 0 {
             return None;
         }
-        let me = self.me();
-        let room = LOCAL_CAPACITY - me.run_queue.len();
+        let room = LOCAL_CAPACITY - self.me().run_queue.len();
         let want = (queued / shared.workers.len() + 1)
-            .min(LOCAL_CAPACITY / 2)
+            .min(GLOBAL_BATCH)
             .min(room + 1);
-        let mut first = None;
-        let taken = shared.inject.pop_batch(want, |task| match first {
-            None => first = NonNull::new(task),
-            Some(_) => {
-                let pushed = me.run_queue.push_back(task);
-                debug_assert!(pushed.is_ok(), "room was reserved");
-                if let Err(batch) = pushed {
-                    // Unreachable (room was checked), but never lose a task.
-                    batch.into_iter().filter_map(NonNull::new).for_each(|t| {
-                        // SAFETY: tasks from a queue; we hold their references.
-                        let _ = unsafe { cell::cancel_task(t) };
-                    });
-                }
-            }
+        // Copied out under the lock, queued locally after it is released, so
+        // that spawners from other threads wait for the lock as little as can be.
+        let mut batch = [ptr::null_mut(); GLOBAL_BATCH];
+        let mut taken = 0;
+        shared.inject.pop_batch(want, |task| {
+            batch[taken] = task;
+            taken += 1;
         });
-        me.metrics.from_global.add_owner(taken as u64);
+        self.me().metrics.from_global.add_owner(taken as u64);
+        let mut tasks = batch[..taken].iter().filter_map(|&task| NonNull::new(task));
+        let first = tasks.next();
+        tasks.for_each(|task| self.push_back(task));
         first
     }
 
