@@ -2,8 +2,9 @@
 //!
 //! Ownership of queued tasks: each `*mut Header` in a run queue, next slot or
 //! the global queue owns its task's scheduler reference. Whoever removes it
-//! runs it or, once the runtime is closed, cancels it; so at shutdown every
-//! queued task is dropped exactly once (see `Shared::close` and
+//! runs it or, once the runtime is closed, cancels it, unless a joiner claimed
+//! it first (then it only releases the reference); so at shutdown every queued
+//! task is run or dropped exactly once (see `Shared::close` and
 //! `WorkerContext::drain_on_shutdown`).
 
 use super::metrics::WorkerCounters;

@@ -3,7 +3,7 @@
 //! ```text
 //! Cell (128 bytes, 64-aligned; from the pool)
 //! +--------------------------------------------+
-//! | Header: state | vtable | waiter            |  32 bytes
+//! | Header: state | vtable | waiter | runtime  |  32 bytes
 //! +--------------------------------------------+
 //! | payload: the closure F until it runs,      |  96 bytes, 16-aligned
 //! |          then Result<T, panic payload>      |  (boxed when larger)
@@ -11,11 +11,12 @@
 //! ```
 //!
 //! Invariants:
-//! - The payload holds the closure from spawn until the scheduler reference
-//!   runs or cancels the task; then the output (if it ran) until the handle
-//!   takes it or whoever owns it (see `state`) drops it. Only the holder of
-//!   the scheduler reference touches the payload before `COMPLETE`; only the
-//!   output's owner after.
+//! - The payload holds the closure from spawn until whoever *claims* the task
+//!   (`state::CLAIMED`: the worker that pops it, or a joiner or scope that
+//!   runs it inline) runs or cancels it; then the output (if it ran) until
+//!   the handle takes it or whoever owns it (see `state`) drops it. Only the
+//!   claimer touches the payload before `COMPLETE`; only the output's owner
+//!   after.
 //! - `waiter` is written only by the handle's owner, before it sets
 //!   `JOIN_WAITING`; it is read only by the completer, after seeing that flag.
 

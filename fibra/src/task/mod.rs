@@ -7,8 +7,9 @@
 //! - [`join_handle`]: the public `JoinHandle` and `JoinError`.
 //!
 //! Queues carry `*mut Header`: a pointer that owns the task's *scheduler
-//! reference*. Whoever removes it from a queue must run or cancel it exactly
-//! once (`cell::run_task` / `cell::cancel_task`), which consumes that reference.
+//! reference*. Whoever removes it from a queue passes it to `cell::run_task`
+//! or `cell::cancel_task`, which run or cancel the task unless someone already
+//! claimed it (a joiner running it inline), and consume that reference.
 
 pub(crate) mod cell;
 pub(crate) mod join_handle;
