@@ -38,6 +38,18 @@ pub struct Runtime {
 /// A cloneable reference to a [`Runtime`], for spawning from anywhere.
 /// It does not keep the workers alive: once the runtime shuts down, spawns
 /// through a handle are cancelled.
+///
+/// ```
+/// let rt = fibra::Runtime::builder().workers(2).build()?;
+/// let handle = rt.handle().clone();
+/// let from_thread = std::thread::spawn(move || handle.spawn(|| 21 * 2).join().unwrap());
+/// assert_eq!(from_thread.join().unwrap(), 42);
+///
+/// let late = rt.handle().clone();
+/// rt.shutdown();
+/// assert!(late.spawn(|| ()).join().unwrap_err().is_cancelled());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Handle {
     shared: Arc<Shared>,

@@ -50,6 +50,17 @@ unsafe impl Send for TaskRef {}
 
 /// A handle to a scoped task: join it to get its result (and its panic, which
 /// then no longer propagates from the scope).
+///
+/// ```
+/// let rt = fibra::Runtime::builder().workers(2).build()?;
+/// let text = String::from("borrowed, not moved");
+/// let words = rt.scope(|s| {
+///     let handle = s.spawn(|| text.split(' ').count());
+///     handle.join().unwrap()
+/// });
+/// assert_eq!(words, 3);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct ScopedJoinHandle<'scope, T> {
     inner: JoinHandle<ScopedOutput<'scope, T>>,
     _scope: PhantomData<&'scope ()>,

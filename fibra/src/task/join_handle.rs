@@ -138,6 +138,17 @@ impl<T> fmt::Debug for JoinHandle<T> {
 
 /// Why [`JoinHandle::join`] returned no value: the task panicked, or it was
 /// cancelled by a shutdown before it ran.
+///
+/// ```
+/// let rt = fibra::Runtime::builder().workers(1).build()?;
+/// # std::panic::set_hook(Box::new(|_| {}));
+/// let error = rt.spawn(|| -> u32 { panic!("boom") }).join().unwrap_err();
+/// assert!(error.is_panic());
+/// assert_eq!(error.to_string(), "task panicked: boom");
+/// let payload = error.into_panic(); // for std::panic::resume_unwind
+/// assert_eq!(*payload.downcast::<&str>().unwrap(), "boom");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct JoinError(Repr);
 
 enum Repr {
