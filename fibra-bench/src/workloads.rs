@@ -25,6 +25,57 @@ pub trait Peer {
     /// Computes `fib(n)` recursively with a fork-join `join` at every level,
     /// or `None` if the runtime has no fork-join primitive.
     fn fib(&self, n: u64) -> Option<u64>;
+
+    /// Skynet (github.com/atemerev/skynet) with every node a spawned task:
+    /// a tree of `leaves` leaves (a power of 10), fan-out 10; leaf `i` yields
+    /// `i`, inner nodes sum their children through join handles. `None` if
+    /// the runtime has no task-with-result to spawn.
+    fn skynet_spawn(&self, _leaves: u64) -> Option<u64> {
+        None
+    }
+
+    /// Skynet as a fork-join computation: the ten children of a node are
+    /// summed by nested binary `join`s. `None` without a fork-join `join`.
+    fn skynet_fork_join(&self, _leaves: u64) -> Option<u64> {
+        None
+    }
+}
+
+/// One half of a fork-join: a closure that can run on any thread.
+pub type Half<'a> = &'a (dyn Fn() -> u64 + Sync);
+
+/// Fan-out of the skynet tree.
+pub const SKYNET_FAN_OUT: u64 = 10;
+
+/// Skynet's fork-join shape, generic over the runtime's `join`: the sum of
+/// the subtree of `size` leaves whose first leaf is `num`.
+pub fn skynet_fork_join_with(
+    num: u64,
+    size: u64,
+    join: &(impl Fn(Half<'_>, Half<'_>) -> (u64, u64) + Sync),
+) -> u64 {
+    if size == 1 {
+        return num;
+    }
+    let child = size / SKYNET_FAN_OUT;
+    children_sum(num, child, 0, SKYNET_FAN_OUT, join)
+}
+
+fn children_sum(
+    num: u64,
+    child: u64,
+    lo: u64,
+    hi: u64,
+    join: &(impl Fn(Half<'_>, Half<'_>) -> (u64, u64) + Sync),
+) -> u64 {
+    if hi - lo == 1 {
+        return skynet_fork_join_with(num + lo * child, child, join);
+    }
+    let mid = (lo + hi) / 2;
+    let (a, b) = join(&|| children_sum(num, child, lo, mid, join), &|| {
+        children_sum(num, child, mid, hi, join)
+    });
+    a + b
 }
 
 /// How a workload's elapsed time is reported.
@@ -55,6 +106,10 @@ pub enum Workload {
     SpawnOutside(u64),
     /// Recursive fork-join Fibonacci of this argument.
     Fib(u64),
+    /// Skynet with a spawned task per node, this many leaves.
+    SkynetSpawn(u64),
+    /// Skynet as nested fork-join, this many leaves.
+    SkynetForkJoin(u64),
 }
 
 impl Workload {
@@ -68,6 +123,9 @@ impl Workload {
         let mut suite: Vec<Workload> = sizes.iter().map(|&n| Workload::SpawnInside(n)).collect();
         suite.extend(sizes.iter().map(|&n| Workload::SpawnOutside(n)));
         suite.push(Workload::Fib(27));
+        let leaves = if quick { 100_000 } else { 1_000_000 };
+        suite.push(Workload::SkynetSpawn(leaves));
+        suite.push(Workload::SkynetForkJoin(leaves));
         suite
     }
 
@@ -77,6 +135,8 @@ impl Workload {
             Workload::SpawnInside(n) => format!("spawn-burst inside, n={}", thousands(n)),
             Workload::SpawnOutside(n) => format!("spawn-burst outside, n={}", thousands(n)),
             Workload::Fib(n) => format!("fork-join fib({n})"),
+            Workload::SkynetSpawn(n) => format!("skynet spawn, {} leaves", thousands(n)),
+            Workload::SkynetForkJoin(n) => format!("skynet fork-join, {} leaves", thousands(n)),
         }
     }
 
@@ -84,7 +144,7 @@ impl Workload {
     pub fn unit(self) -> Unit {
         match self {
             Workload::SpawnInside(_) | Workload::SpawnOutside(_) => Unit::NsPerTask,
-            Workload::Fib(_) => Unit::MsTotal,
+            Workload::Fib(_) | Workload::SkynetSpawn(_) | Workload::SkynetForkJoin(_) => Unit::MsTotal,
         }
     }
 
@@ -93,6 +153,7 @@ impl Workload {
         match self {
             Workload::SpawnInside(n) | Workload::SpawnOutside(n) => n * n.saturating_sub(1) / 2,
             Workload::Fib(n) => fib_sequential(n),
+            Workload::SkynetSpawn(n) | Workload::SkynetForkJoin(n) => n * n.saturating_sub(1) / 2,
         }
     }
 
@@ -102,6 +163,8 @@ impl Workload {
             Workload::SpawnInside(n) => Some(peer.spawn_burst_inside(n)),
             Workload::SpawnOutside(n) => peer.spawn_burst_outside(n),
             Workload::Fib(n) => peer.fib(n),
+            Workload::SkynetSpawn(n) => peer.skynet_spawn(n),
+            Workload::SkynetForkJoin(n) => peer.skynet_fork_join(n),
         }
     }
 
@@ -110,7 +173,7 @@ impl Workload {
         let nanos = elapsed.as_nanos() as f64;
         match self {
             Workload::SpawnInside(n) | Workload::SpawnOutside(n) => nanos / n as f64,
-            Workload::Fib(_) => nanos / 1e6,
+            Workload::Fib(_) | Workload::SkynetSpawn(_) | Workload::SkynetForkJoin(_) => nanos / 1e6,
         }
     }
 }
@@ -147,6 +210,7 @@ mod tests {
         assert_eq!(Workload::Fib(15).expected(), 610);
         assert_eq!(Workload::SpawnInside(1000).expected(), 499_500);
         assert_eq!(Workload::SpawnOutside(0).expected(), 0);
+        assert_eq!(Workload::SkynetSpawn(1_000_000).expected(), 499_999_500_000);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! fibra: `rt.block_on` + `fibra::spawn` (inside), `rt.spawn` from the main
-//! thread (outside), `fibra::join` inside `rt.block_on` (fib).
+//! thread (outside), `fibra::join` inside `rt.block_on` (fib, skynet
+//! fork-join), `fibra::spawn` + `JoinHandle::join` per node (skynet spawn).
 
-use crate::workloads::Peer;
+use crate::workloads::{skynet_fork_join_with, Half, Peer, SKYNET_FAN_OUT};
 
 /// A fibra runtime, built once and reused for every run.
 pub struct FibraPeer {
@@ -39,6 +40,26 @@ impl Peer for FibraPeer {
     fn fib(&self, n: u64) -> Option<u64> {
         Some(self.rt.block_on(|| fib(n)))
     }
+
+    fn skynet_spawn(&self, leaves: u64) -> Option<u64> {
+        Some(self.rt.block_on(|| skynet_spawn(0, leaves)))
+    }
+
+    fn skynet_fork_join(&self, leaves: u64) -> Option<u64> {
+        let join = |a: Half<'_>, b: Half<'_>| ::fibra::join(a, b);
+        Some(self.rt.block_on(|| skynet_fork_join_with(0, leaves, &join)))
+    }
+}
+
+fn skynet_spawn(num: u64, size: u64) -> u64 {
+    if size == 1 {
+        return num;
+    }
+    let child = size / SKYNET_FAN_OUT;
+    let handles: Vec<_> = (0..SKYNET_FAN_OUT)
+        .map(|i| ::fibra::spawn(move || skynet_spawn(num + i * child, child)))
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).sum()
 }
 
 fn fib(n: u64) -> u64 {

@@ -34,6 +34,10 @@ mod tests {
             Workload::Fib(0),
             Workload::Fib(1),
             Workload::Fib(15),
+            Workload::SkynetSpawn(1),
+            Workload::SkynetSpawn(1000),
+            Workload::SkynetForkJoin(1),
+            Workload::SkynetForkJoin(1000),
         ];
         for workers in [1, 2] {
             for peer in all(workers) {
@@ -68,5 +72,7 @@ mod tests {
         assert_eq!(supports(Workload::SpawnInside(10)), [true, true, true]);
         assert_eq!(supports(Workload::SpawnOutside(10)), [true, true, false]);
         assert_eq!(supports(Workload::Fib(10)), [true, false, true]);
+        assert_eq!(supports(Workload::SkynetSpawn(100)), [true, true, false]);
+        assert_eq!(supports(Workload::SkynetForkJoin(100)), [true, false, true]);
     }
 }

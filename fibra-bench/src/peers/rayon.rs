@@ -5,7 +5,7 @@
 //! so Rayon's spawns always come from inside; it has no separate "outside"
 //! mode and reports only in the inside rows.
 
-use crate::workloads::Peer;
+use crate::workloads::{skynet_fork_join_with, Half, Peer};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A Rayon thread pool, built once and reused for every run.
@@ -49,6 +49,11 @@ impl Peer for RayonPeer {
 
     fn fib(&self, n: u64) -> Option<u64> {
         Some(self.pool.install(|| fib(n)))
+    }
+
+    fn skynet_fork_join(&self, leaves: u64) -> Option<u64> {
+        let join = |a: Half<'_>, b: Half<'_>| ::rayon::join(a, b);
+        Some(self.pool.install(|| skynet_fork_join_with(0, leaves, &join)))
     }
 }
 

@@ -8,7 +8,9 @@
 //! 2-CPU machine of `docs/PERFORMANCE.md`; see `docs/BENCHMARKS.md`.)
 //! Tokio has no fork-join `join` for CPU work, so it has no fib.
 
-use crate::workloads::Peer;
+use crate::workloads::{Peer, SKYNET_FAN_OUT};
+use std::future::Future;
+use std::pin::Pin;
 
 /// A Tokio multi-thread runtime, built once and reused for every run.
 pub struct TokioPeer {
@@ -57,4 +59,26 @@ impl Peer for TokioPeer {
     fn fib(&self, _n: u64) -> Option<u64> {
         None
     }
+
+    fn skynet_spawn(&self, leaves: u64) -> Option<u64> {
+        Some(self.rt.block_on(skynet(0, leaves)))
+    }
+}
+
+/// A skynet node: spawns its ten children and awaits their sums.
+fn skynet(num: u64, size: u64) -> Pin<Box<dyn Future<Output = u64> + Send>> {
+    Box::pin(async move {
+        if size == 1 {
+            return num;
+        }
+        let child = size / SKYNET_FAN_OUT;
+        let handles: Vec<_> = (0..SKYNET_FAN_OUT)
+            .map(|i| ::tokio::spawn(skynet(num + i * child, child)))
+            .collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.unwrap();
+        }
+        sum
+    })
 }
