@@ -64,9 +64,10 @@ impl<T> JoinDeque<T> {
 
     /// Offers `job`; gives it back if the deque is full. Owner only.
     pub(crate) fn push(&self, job: *mut T) -> Result<(), *mut T> {
-        let bottom = self.bottom.load(Ordering::Relaxed); // only the owner writes it
-                                                          // Acquire: pairs with the SeqCst CAS on `top` in `steal`, so a thief's
-                                                          // read of the slot we may reuse happened before our write.
+        // Relaxed: only the owner writes `bottom`.
+        let bottom = self.bottom.load(Ordering::Relaxed);
+        // Acquire: pairs with the SeqCst CAS on `top` in `steal`, so a thief's
+        // read of the slot we may reuse happened before our write.
         let top = self.top.load(Ordering::Acquire);
         if bottom - top >= CAPACITY as isize {
             return Err(job);
