@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(loom, allow(dead_code))]
 
+mod fiber;
 mod idle;
 mod loom;
 mod padded;
@@ -59,9 +60,9 @@ mod worker;
 
 #[cfg(not(loom))]
 pub use runtime::{
-    global::{join, scope, spawn},
-    Builder, Handle, Metrics, Runtime, Scope, ScopedJoinHandle, WorkerMetrics, DEFAULT_WORKER_STACK_SIZE,
-    WORKERS_ENV,
+    global::{join, scope, spawn, yield_now},
+    Builder, Handle, Metrics, Runtime, Scope, ScopedJoinHandle, WorkerMetrics, DEFAULT_STACK_SIZE,
+    DEFAULT_WORKER_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE, WORKERS_ENV,
 };
 #[cfg(not(loom))]
 pub use task::join_handle::{JoinError, JoinHandle};

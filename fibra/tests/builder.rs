@@ -1,9 +1,9 @@
 //! `Builder` and the `FIBRA_WORKERS` variable: `workers(0)` (and a count
 //! above the supported maximum, or a stack size out of range) is an
 //! `io::ErrorKind::InvalidInput` error, not a panic; worker threads are named
-//! `PREFIX-0..N`; `num_workers` matches; worker threads get the configured
-//! stack size (tasks use more than 32 MiB of stack with a 64 MiB setting, and
-//! 16 MiB with the default); `FIBRA_WORKERS` sets the default worker count, bad values are
+//! `PREFIX-0..N`; `num_workers` matches; tasks get the configured stack size
+//! (more than 32 MiB of stack with a 64 MiB setting, 32 KiB with the 64 KiB
+//! default); `FIBRA_WORKERS` sets the default worker count, bad values are
 //! `InvalidInput` errors, `Builder::workers` overrides it, and without it the
 //! default is the available parallelism. The environment cases run in child
 //! processes (this test binary re-run with the variable set and a filter), so
@@ -50,26 +50,31 @@ fn use_stack(depth: usize) -> u64 {
 }
 
 #[test]
-fn worker_threads_get_the_configured_stack_size() {
-    // The default is large enough for 16 MiB of task stack ...
+fn tasks_get_the_configured_stack_size() {
+    // The default fiber stack (64 KiB) holds 32 KiB of task stack ...
     let rt = Runtime::builder().workers(2).build().unwrap();
-    assert_eq!(rt.spawn(|| use_stack(16 * 1024)).join().unwrap(), 16 * 1024);
-    // ... and an explicit size is applied: over 32 MiB of stack in a task
-    // would overflow (abort) with the default or with std's 2 MiB.
+    assert_eq!(rt.spawn(|| use_stack(32)).join().unwrap(), 32);
+    // ... and an explicit size is applied: 40 MiB of stack in a task would
+    // overflow (abort) with the default.
     let rt = Runtime::builder()
         .workers(2)
-        .worker_stack_size(64 << 20)
+        .stack_size(64 << 20)
         .build()
         .unwrap();
     assert_eq!(rt.spawn(|| use_stack(40 * 1024)).join().unwrap(), 40 * 1024);
     assert_eq!(rt.block_on(|| use_stack(40 * 1024)), 40 * 1024);
-    // The smallest allowed size still runs tasks.
+    // The smallest allowed sizes still run tasks.
     let rt = Runtime::builder()
         .workers(1)
         .worker_stack_size(64 << 10)
+        .stack_size(fibra::MIN_STACK_SIZE)
         .build()
         .unwrap();
-    assert_eq!(rt.spawn(|| 1 + 1).join().unwrap(), 2);
+    assert_eq!(rt.spawn(|| use_stack(4)).join().unwrap(), 4);
+    for bytes in [0, fibra::MIN_STACK_SIZE - 1, fibra::MAX_STACK_SIZE + 1] {
+        let error = Builder::new().workers(1).stack_size(bytes).build().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "stack size {bytes}");
+    }
 }
 
 /// The names of all worker threads: one task per worker, each held at a

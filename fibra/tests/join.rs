@@ -70,7 +70,10 @@ fn join_from_a_non_worker_thread_uses_the_global_runtime() {
 #[test]
 fn deep_and_parallel_recursion() {
     with_hang_guard("deep join", || {
-        let rt = Runtime::builder().workers(4).build().unwrap();
+        // A linear recursion of joins needs a stack to match (about 250 bytes
+        // a level in a release build, several times that in a debug build);
+        // the default 64 KiB fiber stack is for ordinary tasks.
+        let rt = Runtime::builder().workers(4).stack_size(8 << 20).build().unwrap();
         let depth = scaled(500, 1000) as u32;
         assert_eq!(rt.block_on(|| deep(depth)), depth);
         let data: Vec<u64> = (0..scaled(200_000, 2_000_000) as u64).collect();

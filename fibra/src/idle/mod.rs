@@ -124,6 +124,33 @@ impl Idle {
         lock(&self.sleepers).contains(&worker)
     }
 
+    /// Wakes `worker` for work only it can run (its own woken fibers): if it
+    /// is registered as a sleeper, removes it and counts it as unparked and
+    /// searching, as `worker_to_notify` does; returns whether the caller must
+    /// unpark it. The caller made the work visible before calling; the
+    /// worker checks for it after registering (see `worker::park_idle`).
+    pub(crate) fn wake_worker(&self, worker: usize) -> bool {
+        // SeqCst fence and load: nobody asleep means nobody to wake. Pairs
+        // with the sleeper's SeqCst decrement + fence in
+        // `transition_worker_to_parked`: either we see it asleep, or it sees
+        // the work we published before this fence.
+        fence(Ordering::SeqCst);
+        if self.counts().unparked() == self.num_workers {
+            return false;
+        }
+        let mut sleepers = lock(&self.sleepers);
+        match sleepers.iter().position(|&w| w == worker) {
+            Some(i) => {
+                sleepers.swap_remove(i);
+                // SeqCst: as in `worker_to_notify`.
+                self.state
+                    .fetch_add(UNPARKED_ONE + SEARCHING_ONE, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes `worker` from the sleepers (shutdown). Returns whether it was
     /// there; it then counts as unparked, not searching.
     pub(crate) fn unpark_worker_by_id(&self, worker: usize) -> bool {

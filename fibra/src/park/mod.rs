@@ -10,5 +10,9 @@
 
 mod futex;
 mod parker;
+#[cfg(not(loom))]
+mod waiter;
 
 pub(crate) use parker::Parker;
+#[cfg(not(loom))]
+pub(crate) use waiter::{park_current, Waiter};

@@ -24,16 +24,25 @@ pub struct Builder {
     workers: Option<usize>,
     thread_name: String,
     worker_stack_size: usize,
+    stack_size: usize,
 }
 
-/// Default stack size of a worker thread: 32 MiB of address space, of which
-/// the kernel commits only the pages actually touched. A task that joins a
-/// task nobody started runs it on its own stack (about 250 bytes per level in
-/// a release build), so deep chains of joins need deep stacks until fibers
-/// give each blocked task a stack of its own.
-pub const DEFAULT_WORKER_STACK_SIZE: usize = 32 << 20;
+/// Default stack size of a worker thread's own stack: 2 MiB. Tasks do not run
+/// on it but on fiber stacks ([`Builder::stack_size`]); it holds the worker's
+/// dispatcher (and, in builds that cannot switch stacks, such as under Miri,
+/// the tasks themselves).
+pub const DEFAULT_WORKER_STACK_SIZE: usize = 2 << 20;
 const MIN_WORKER_STACK_SIZE: usize = 64 << 10;
 const MAX_WORKER_STACK_SIZE: usize = 1 << 30;
+
+/// Default size of a fiber stack, the stack tasks run on: 64 KiB of address
+/// space, of which the kernel commits only the pages actually touched (one
+/// or two for most tasks).
+pub const DEFAULT_STACK_SIZE: usize = 64 << 10;
+/// The smallest fiber stack [`Builder::stack_size`] accepts.
+pub const MIN_STACK_SIZE: usize = 16 << 10;
+/// The largest fiber stack [`Builder::stack_size`] accepts.
+pub const MAX_STACK_SIZE: usize = 1 << 30;
 
 impl Default for Builder {
     fn default() -> Builder {
@@ -49,6 +58,7 @@ impl Builder {
             workers: None,
             thread_name: "fibra-worker".to_string(),
             worker_stack_size: DEFAULT_WORKER_STACK_SIZE,
+            stack_size: DEFAULT_STACK_SIZE,
         }
     }
 
@@ -73,6 +83,28 @@ impl Builder {
         self
     }
 
+    /// Sets the size of each task's stack, in bytes (default
+    /// [`DEFAULT_STACK_SIZE`], 64 KiB; rounded up to whole pages).
+    ///
+    /// Tasks run on pooled *fiber* stacks of this size: a task that blocks
+    /// keeps its stack while its worker moves on. Memory is committed only as
+    /// a stack is touched, so a large size costs address space, not RAM. A
+    /// task that overflows its stack stops the process with the message
+    /// "fiber stack overflow". Values below [`MIN_STACK_SIZE`] (16 KiB) or
+    /// above [`MAX_STACK_SIZE`] (1 GiB) make [`build`](Self::build) fail with
+    /// [`io::ErrorKind::InvalidInput`].
+    ///
+    /// ```
+    /// // Deeply recursive tasks: give each one 1 MiB.
+    /// let rt = fibra::Runtime::builder().stack_size(1 << 20).build()?;
+    /// assert_eq!(rt.block_on(|| (0..100u64).sum::<u64>()), 4950);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = bytes;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -92,12 +124,26 @@ impl Builder {
                 MAX_WORKER_STACK_SIZE >> 20
             )));
         }
-        Runtime::start(workers, &self.thread_name, self.worker_stack_size)
+        let stack_size = validate_stack_size(self.stack_size)?;
+        Runtime::start(workers, &self.thread_name, self.worker_stack_size, stack_size)
     }
 }
 
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)
+}
+
+/// Checks a fiber stack size and rounds it up to whole pages.
+fn validate_stack_size(bytes: usize) -> io::Result<usize> {
+    if !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&bytes) {
+        return Err(invalid(format!(
+            "fibra: Builder::stack_size: {bytes} bytes is outside the supported {} KiB to {} MiB",
+            MIN_STACK_SIZE >> 10,
+            MAX_STACK_SIZE >> 20
+        )));
+    }
+    const PAGE: usize = 4096;
+    Ok(bytes.div_ceil(PAGE) * PAGE)
 }
 
 fn validate_worker_count(count: usize, source: &str) -> io::Result<usize> {
@@ -165,6 +211,18 @@ mod tests {
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
             assert!(err.to_string().contains("worker_stack_size"), "{err}");
         }
+    }
+
+    #[test]
+    fn fiber_stack_sizes_are_checked_and_rounded() {
+        for bytes in [0, 1024, (16 << 10) - 1, (1 << 30) + 1] {
+            let err = validate_stack_size(bytes).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+            assert!(err.to_string().contains("Builder::stack_size"), "{err}");
+        }
+        assert_eq!(validate_stack_size(16 << 10).unwrap(), 16 << 10);
+        assert_eq!(validate_stack_size((64 << 10) + 1).unwrap(), (64 << 10) + 4096);
+        assert!(Builder::new().workers(1).stack_size(1).build().is_err());
     }
 
     #[test]

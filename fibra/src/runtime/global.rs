@@ -104,3 +104,37 @@ where
         }
     }
 }
+
+/// Lets other tasks run: inside a task, the task goes to the back of its
+/// worker's queue of woken tasks and resumes on the same worker thread after
+/// the worker has run other work; on a thread that is not a worker, this is
+/// [`std::thread::yield_now`].
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+///
+/// let rt = fibra::Runtime::builder().workers(1).build()?;
+/// let flag = Arc::new(AtomicBool::new(false));
+/// let setter = {
+///     let flag = flag.clone();
+///     move || flag.store(true, Ordering::Release)
+/// };
+/// // On one worker, the spawned task can only run while this one yields.
+/// rt.block_on(move || {
+///     let handle = fibra::spawn(setter);
+///     while !flag.load(Ordering::Acquire) {
+///         fibra::yield_now();
+///     }
+///     handle.join().unwrap();
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn yield_now() {
+    if crate::fiber::current().is_some() {
+        crate::worker::reserve_loop_fiber();
+        crate::fiber::suspend(crate::fiber::Request::Yield);
+    } else {
+        std::thread::yield_now();
+    }
+}

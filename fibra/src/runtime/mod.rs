@@ -6,7 +6,9 @@ mod metrics;
 mod scope;
 pub(crate) mod shared;
 
-pub use builder::{Builder, DEFAULT_WORKER_STACK_SIZE, WORKERS_ENV};
+pub use builder::{
+    Builder, DEFAULT_STACK_SIZE, DEFAULT_WORKER_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE, WORKERS_ENV,
+};
 pub use metrics::{Metrics, WorkerMetrics};
 pub use scope::{Scope, ScopedJoinHandle};
 
@@ -70,8 +72,13 @@ impl Runtime {
         Builder::new()
     }
 
-    pub(crate) fn start(num_workers: usize, thread_name: &str, stack_size: usize) -> io::Result<Runtime> {
-        let shared = Arc::new(Shared::new(num_workers));
+    pub(crate) fn start(
+        num_workers: usize,
+        thread_name: &str,
+        worker_stack_size: usize,
+        fiber_stack_size: usize,
+    ) -> io::Result<Runtime> {
+        let shared = Arc::new(Shared::new(num_workers, fiber_stack_size));
         let mut runtime = Runtime {
             handle: Handle {
                 shared: shared.clone(),
@@ -82,7 +89,7 @@ impl Runtime {
             let shared = shared.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("{thread_name}-{index}"))
-                .stack_size(stack_size)
+                .stack_size(worker_stack_size)
                 .spawn(move || crate::worker::run_worker(shared, index));
             match thread {
                 Ok(thread) => runtime.threads.push(thread),

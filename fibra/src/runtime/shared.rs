@@ -8,6 +8,7 @@
 //! `WorkerContext::drain_on_shutdown`).
 
 use super::metrics::WorkerCounters;
+use crate::fiber::{inbox::Inbox, parker::FiberParker};
 use crate::idle::Idle;
 use crate::padded::CachePadded;
 use crate::park::Parker;
@@ -27,6 +28,8 @@ pub(crate) struct Shared {
     /// cancelled instead of run, workers leave their loop.
     closed: AtomicBool,
     pub(crate) cancelled: CachePadded<AtomicU64>,
+    /// Bytes reserved for each fiber stack (`Builder::stack_size`).
+    pub(crate) fiber_stack_size: usize,
     exited_workers: Mutex<usize>,
     all_exited: Condvar,
 }
@@ -37,18 +40,21 @@ pub(crate) struct WorkerShared {
     /// The task to run next (see `worker`); thieves may take it.
     pub(crate) next_slot: AtomicPtr<Header>,
     pub(crate) join_jobs: JoinDeque<JobHeader>,
+    /// Woken fibers of this worker (see `fiber::inbox`).
+    pub(crate) inbox: Inbox,
     pub(crate) parker: &'static Parker,
     pub(crate) metrics: WorkerCounters,
 }
 
 impl Shared {
-    pub(crate) fn new(num_workers: usize) -> Shared {
+    pub(crate) fn new(num_workers: usize, fiber_stack_size: usize) -> Shared {
         let workers = (0..num_workers)
             .map(|_| {
                 CachePadded(WorkerShared {
                     run_queue: LocalQueue::new(),
                     next_slot: AtomicPtr::new(std::ptr::null_mut()),
                     join_jobs: JoinDeque::new(),
+                    inbox: Inbox::new(),
                     parker: Parker::unused(),
                     metrics: WorkerCounters::default(),
                 })
@@ -60,6 +66,7 @@ impl Shared {
             idle: CachePadded(Idle::new(num_workers)),
             closed: AtomicBool::new(false),
             cancelled: CachePadded(AtomicU64::new(0)),
+            fiber_stack_size,
             exited_workers: Mutex::new(0),
             all_exited: Condvar::new(),
         }
@@ -135,6 +142,18 @@ impl Shared {
         }
     }
 
+    /// Makes sure worker `index` looks at its inbox, into which a woken
+    /// fiber was just pushed: wakes it if it sleeps. See `park_idle` for why
+    /// no wake-up is lost.
+    fn wake_for_inbox(&self, index: usize) {
+        let on_that_worker = worker::with_current(|cx| {
+            cx.is_some_and(|cx| cx.index == index && std::ptr::eq(&*cx.shared, self))
+        });
+        if !on_that_worker && self.idle.wake_worker(index) {
+            self.workers[index].parker.unpark();
+        }
+    }
+
     /// Step S2 of `idle/README.md`: the last searcher checks every queue.
     pub(crate) fn notify_if_work_pending(&self) {
         let pending = !self.inject.is_empty()
@@ -197,4 +216,24 @@ impl Shared {
             .filter_map(NonNull::new)
             .for_each(|t| self.cancel(t));
     }
+}
+
+/// The [`Delivery`](crate::fiber::parker::Delivery) function of fibers run
+/// by a worker of `home` (a `*const Shared`): queues the woken fiber in that
+/// worker's inbox and wakes the worker.
+///
+/// # Safety
+/// `home` is the `Shared` of the runtime whose worker `worker` owns the fiber
+/// of `parker`, which is parked: that worker (which holds a reference to
+/// `Shared`) does not exit before resuming it.
+pub(crate) unsafe fn deliver_woken_fiber(home: *const (), worker: usize, parker: &'static FiberParker) {
+    let home = home.cast::<Shared>();
+    // SAFETY: alive per the contract. Our own reference keeps it alive after
+    // the push, when the fiber may run, finish, and its worker exit.
+    let shared = unsafe {
+        Arc::increment_strong_count(home);
+        Arc::from_raw(home)
+    };
+    shared.workers[worker].inbox.push(parker);
+    shared.wake_for_inbox(worker);
 }

@@ -21,7 +21,7 @@
 //!   `JOIN_WAITING`; it is read only by the completer, after seeing that flag.
 
 use super::state::{AfterComplete, State};
-use crate::park::Parker;
+use crate::park::Waiter;
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::mem::{align_of, size_of, MaybeUninit};
@@ -44,7 +44,7 @@ pub(crate) type Output<T> = Result<T, Box<dyn Any + Send + 'static>>;
 pub(crate) struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
-    waiter: UnsafeCell<Option<&'static Parker>>,
+    waiter: UnsafeCell<Option<Waiter>>,
     /// The address of the runtime that spawned the task: an identity only.
     runtime: usize,
 }
@@ -182,8 +182,8 @@ unsafe fn complete(header: NonNull<Header>, cancelled: bool) {
         AfterComplete::WakeWaiter => {
             // SAFETY: JOIN_WAITING was set, so `waiter` was written before it
             // (Release) and our AcqRel RMW saw it; nobody writes it again.
-            if let Some(parker) = unsafe { *head.waiter.get() } {
-                parker.unpark();
+            if let Some(waiter) = unsafe { *head.waiter.get() } {
+                waiter.unpark();
             }
         }
         AfterComplete::Nothing => {}
@@ -319,7 +319,7 @@ pub(crate) unsafe fn drop_stored_output(header: NonNull<Header>) {
 ///
 /// # Safety
 /// Called only by the handle's owner, before `set_join_waiting`, at most once.
-pub(crate) unsafe fn set_waiter(header: NonNull<Header>, parker: &'static Parker) {
+pub(crate) unsafe fn set_waiter(header: NonNull<Header>, waiter: Waiter) {
     // SAFETY: nobody reads `waiter` before JOIN_WAITING is set (module docs).
-    unsafe { *header.as_ref().waiter.get() = Some(parker) };
+    unsafe { *header.as_ref().waiter.get() = Some(waiter) };
 }

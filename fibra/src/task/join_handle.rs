@@ -2,7 +2,7 @@
 
 use super::cell::{self, Header};
 use super::state::AfterHandleDrop;
-use crate::park::Parker;
+use crate::park::Waiter;
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
@@ -79,7 +79,7 @@ impl<T> JoinHandle<T> {
         if !done {
             // SAFETY: only the handle's owner sets the waiter, once, before
             // JOIN_WAITING.
-            unsafe { cell::set_waiter(header, Parker::for_current_thread()) };
+            unsafe { cell::set_waiter(header, Waiter::current()) };
             if head.state.set_join_waiting() {
                 crate::worker::wait_until(|| head.state.load().is_complete());
             }

@@ -7,29 +7,29 @@
 //! job's [`Latch`], which the thief sets last, after storing the result.
 
 use crate::loom::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
-use crate::park::Parker;
+use crate::park::Waiter;
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// A one-shot flag plus the parker of the one thread that waits for it.
+/// A one-shot flag plus the one fiber or thread that waits for it.
 ///
-/// The waiter is fixed at creation (it is the creating thread), and parkers
-/// are never freed, so `set` may unpark after the latch itself is gone:
-/// it copies the parker reference out before the releasing store.
+/// The waiter is fixed at creation (it is the creator), and parkers are
+/// never freed, so `set` may unpark after the latch itself is gone: it
+/// copies the waiter out before the releasing store.
 pub(crate) struct Latch {
     set: AtomicBool,
-    waiter: &'static Parker,
+    waiter: Waiter,
 }
 
 impl Latch {
-    /// A latch the calling thread will wait on.
+    /// A latch the calling fiber or thread will wait on.
     pub(crate) fn new() -> Latch {
-        Latch::with_waiter(Parker::for_current_thread())
+        Latch::with_waiter(Waiter::current())
     }
 
-    /// A latch that `waiter`'s thread (the caller's) will wait on.
-    pub(crate) fn with_waiter(waiter: &'static Parker) -> Latch {
+    /// A latch that `waiter` (the caller) will wait on.
+    pub(crate) fn with_waiter(waiter: Waiter) -> Latch {
         Latch {
             set: AtomicBool::new(false),
             waiter,
@@ -125,13 +125,13 @@ pub(crate) struct StackJob<F, R> {
 }
 
 impl<F: FnOnce() -> R + Send, R: Send> StackJob<F, R> {
-    /// A job whose owner (the caller) sleeps on `owner_parker` while waiting.
-    pub(crate) fn new(func: F, owner_parker: &'static Parker) -> StackJob<F, R> {
+    /// A job whose owner (the caller, `owner`) parks while waiting.
+    pub(crate) fn new(func: F, owner: Waiter) -> StackJob<F, R> {
         StackJob {
             header: JobHeader::new(Self::execute_stolen),
             func: UnsafeCell::new(Some(func)),
             result: UnsafeCell::new(None),
-            latch: Latch::with_waiter(owner_parker),
+            latch: Latch::with_waiter(owner),
         }
     }
 

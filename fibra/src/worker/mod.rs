@@ -3,37 +3,46 @@
 //! Order of search (Go's `findRunnable`, Tokio's `Core::next_task`):
 //! 1. every [`GLOBAL_QUEUE_INTERVAL`] ticks, the global queue first, so that a
 //!    worker busy with local work cannot starve tasks spawned from outside;
-//! 2. the next slot (the task spawned last, run next for cache locality),
+//! 2. a woken fiber of ours (its task blocked and was woken, see `fiber`),
+//!    at most [`MAX_WOKEN_FIBER_RUNS`] times in a row;
+//! 3. the next slot (the task spawned last, run next for cache locality),
 //!    at most [`MAX_NEXT_SLOT_RUNS`] times in a row, so that two tasks
 //!    spawning each other cannot starve the run queue;
-//! 3. the local run queue, FIFO;
-//! 4. the global queue (a batch of it moves to the local queue);
-//! 5. as a *searcher* (see `idle/README.md`): steal half of a random
+//! 4. the local run queue, FIFO;
+//! 5. the global queue (a batch of it moves to the local queue);
+//! 6. woken fibers beyond their turn, then the oldest `join` job offered by
+//!    a fiber of ours that parked meanwhile (nobody else may take it);
+//! 7. as a *searcher* (see `idle/README.md`): steal half of a random
 //!    victim's run queue, else one of its `join` jobs, else its next slot;
-//! 6. park until a producer or shutdown wakes us.
+//! 8. park until a producer, a woken fiber or shutdown wakes us.
 //!
+//! The loop runs on a fiber (`dispatch`), and tasks run as plain calls in it.
 //! All of the loop's state lives in [`WorkerContext`], reachable from the
-//! thread-local `CURRENT`; the loop keeps nothing in stack locals that would
-//! need dropping, so it can later be restarted on another stack (fibers).
+//! thread-local `CURRENT`, and the loop keeps nothing in stack locals that
+//! would need dropping: when a task blocks, the loop simply carries on on
+//! another fiber, and several fibers of one worker take turns running it.
 //!
-//! A task that waits never makes its worker run unrelated work (which would
-//! nest unrelated waits on one stack without bound): `JoinHandle::join` and
-//! `scope` run the awaited tasks themselves if nobody started them (they are
-//! *claimed*, see `task::state`), else the worker sleeps; `join` whose second
-//! half was stolen runs that half's own sub-jobs meanwhile (leapfrogging, see
-//! [`WorkerContext::help_until`]).
+//! Waiting (`worker::wait`): a task that joins a task nobody started runs
+//! it on its own stack (it *claims* it, see `task::state`), while its stack
+//! has room; otherwise it parks its fiber. `join` whose second half was
+//! stolen first runs that half's own sub-jobs (leapfrogging, see
+//! [`WorkerContext::help_until`]), then parks.
 
+#[cfg(not(miri))]
+mod dispatch;
 mod job;
 mod wait;
 
 pub(crate) use job::{resume, JobHeader, Latch as StackJobLatch, StackJob};
-pub(crate) use wait::{run_inline_if_local, wait_until};
+pub(crate) use wait::{reserve_loop_fiber, run_inline_if_local, wait_until};
 
+use crate::fiber::inbox::Woken;
+use crate::fiber::parker::FiberParker;
 use crate::queue::join_deque::Steal;
 use crate::queue::local::CAPACITY as LOCAL_CAPACITY;
 use crate::runtime::shared::{Shared, WorkerShared};
 use crate::task::{cell, Header};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -44,6 +53,8 @@ use std::time::Duration;
 pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// Consecutive runs from the next slot before the run queue gets a turn.
 pub(crate) const MAX_NEXT_SLOT_RUNS: u32 = 3;
+/// Consecutive woken fibers resumed before the other queues get a turn.
+const MAX_WOKEN_FIBER_RUNS: u32 = 3;
 /// The most tasks a worker takes from the global queue at once.
 const GLOBAL_BATCH: usize = LOCAL_CAPACITY / 2;
 /// How many more times an idle worker looks for work before it parks.
@@ -59,6 +70,8 @@ enum Work {
     /// A `join` job: stolen from another worker, or taken back from our own
     /// join deque.
     Job(*const JobHeader),
+    /// A fiber of ours whose task was woken (from our inbox).
+    Fiber(&'static FiberParker),
 }
 
 /// The state of one worker thread, used only by that thread.
@@ -69,7 +82,21 @@ pub(crate) struct WorkerContext {
     next_slot_runs: Cell<u32>,
     searching: Cell<bool>,
     rng: Cell<u32>,
+    /// Woken fibers taken out of the inbox, not resumed yet.
+    woken: Cell<Woken>,
+    woken_runs: Cell<u32>,
+    /// Fibers of this worker that are parked (or queued in its inbox).
+    parked_fibers: Cell<usize>,
+    /// Set by the dispatcher to make the fiber it resumes leave the loop.
+    retiring: Cell<bool>,
+    #[cfg(not(miri))]
+    fiber_pool: RefCell<dispatch::FiberPool>,
 }
+
+/// Whether workers run their loop on fibers, so that tasks can block without
+/// blocking their worker. Miri cannot switch stacks: under it, a task that
+/// waits blocks its worker thread, as before fibers existed.
+const FIBERS: bool = cfg!(not(miri));
 
 thread_local! {
     /// The context of the worker running on this thread, or null.
@@ -94,9 +121,20 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
         next_slot_runs: Cell::new(0),
         searching: Cell::new(false),
         rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+        woken: Cell::new(Woken::empty()),
+        woken_runs: Cell::new(0),
+        parked_fibers: Cell::new(0),
+        retiring: Cell::new(false),
+        #[cfg(not(miri))]
+        fiber_pool: RefCell::new(dispatch::FiberPool::default()),
     });
     CURRENT.with(|current| current.set(&*cx));
-    cx.run_loop();
+    if FIBERS {
+        #[cfg(not(miri))]
+        dispatch::run_on_fibers(&cx);
+    } else {
+        cx.run_loop();
+    }
     cx.drain_on_shutdown();
     CURRENT.with(|current| current.set(ptr::null()));
     drop(cx);
@@ -109,13 +147,23 @@ impl WorkerContext {
     }
 
     fn run_loop(&self) {
-        while !self.shared.is_closed() {
+        while self.keep_running() {
             let work = self.find_work().or_else(|| self.look_again_before_parking());
             match work {
                 Some(work) => self.execute(work),
                 None => self.park_idle(),
             }
         }
+    }
+
+    /// False once the runtime is closed and no fiber of ours is parked (a
+    /// parked task is still running: it gets to finish), or when the
+    /// dispatcher retires the fiber this loop runs on.
+    fn keep_running(&self) -> bool {
+        if self.retiring.replace(false) {
+            return false;
+        }
+        !(self.shared.is_closed() && self.parked_fibers.get() == 0)
     }
 
     fn find_work(&self) -> Option<Work> {
@@ -157,6 +205,7 @@ impl WorkerContext {
             }
             // SAFETY: the job came out of a join deque exactly once.
             Work::Job(job) => unsafe { JobHeader::execute(job) },
+            Work::Fiber(woken) => crate::fiber::suspend(crate::fiber::Request::SwitchTo(woken)),
         }
     }
 
@@ -194,10 +243,61 @@ impl WorkerContext {
                 return Some(Work::Task(task));
             }
         }
+        if let Some(woken) = self.take_woken_fiber_in_turn() {
+            return Some(Work::Fiber(woken));
+        }
         self.take_next_slot()
             .or_else(|| self.pop_run_queue())
             .or_else(|| self.take_from_global())
             .map(Work::Task)
+            .or_else(|| self.take_woken_fiber().map(Work::Fiber))
+            .or_else(|| self.take_own_join_job())
+    }
+
+    /// The oldest job in our own join deque. Its owner is a fiber of ours
+    /// that parked while running the first half of its `join`; nobody else
+    /// may be looking, so we run the job as a thief would.
+    fn take_own_join_job(&self) -> Option<Work> {
+        loop {
+            match self.me().join_jobs.steal() {
+                Steal::Success(job) => {
+                    self.record_theft(job);
+                    return Some(Work::Job(job));
+                }
+                Steal::Retry => continue,
+                Steal::Empty => return None,
+            }
+        }
+    }
+
+    /// A woken fiber of ours, first in line (it holds a stack, and its task
+    /// has waited already), but at most [`MAX_WOKEN_FIBER_RUNS`] in a row, so
+    /// that fibers waking each other cannot starve the run queue.
+    fn take_woken_fiber_in_turn(&self) -> Option<&'static FiberParker> {
+        if self.woken_runs.get() >= MAX_WOKEN_FIBER_RUNS {
+            self.woken_runs.set(0);
+            return None;
+        }
+        let woken = self.take_woken_fiber();
+        self.woken_runs.set(if woken.is_some() {
+            self.woken_runs.get() + 1
+        } else {
+            0
+        });
+        woken
+    }
+
+    fn take_woken_fiber(&self) -> Option<&'static FiberParker> {
+        let mut woken = self.woken.replace(Woken::empty());
+        if woken.is_empty() {
+            if self.me().inbox.is_empty() {
+                return None;
+            }
+            woken = self.me().inbox.take_all();
+        }
+        let next = woken.pop_front();
+        self.woken.set(woken);
+        next
     }
 
     fn take_next_slot(&self) -> Option<NonNull<Header>> {
@@ -336,10 +436,15 @@ impl WorkerContext {
         }
         self.me().metrics.parks.add_owner(1);
         loop {
+            // After registering as a sleeper (its lock and fence): a fiber
+            // delivered to our inbox before that is seen here, one delivered
+            // after finds us among the sleepers (`Shared::wake_for_inbox`).
+            if !self.me().inbox.is_empty() {
+                return self.leave_sleepers();
+            }
             self.me().parker.park();
             if shared.is_closed() {
-                shared.idle.unpark_worker_by_id(self.index);
-                return;
+                return self.leave_sleepers();
             }
             if !shared.idle.is_parked(self.index) {
                 break; // a producer chose us
@@ -347,6 +452,14 @@ impl WorkerContext {
         }
         self.me().metrics.wakeups.add_owner(1);
         self.searching.set(true); // the notifier counted us as a searcher
+    }
+
+    /// Stops sleeping on our own initiative. If a producer chose us in the
+    /// meantime it counted us as a searcher, and so do we.
+    fn leave_sleepers(&self) {
+        if !self.shared.idle.unpark_worker_by_id(self.index) {
+            self.searching.set(true);
+        }
     }
 
     // ----- shutdown ---------------------------------------------------------

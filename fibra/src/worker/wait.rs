@@ -1,9 +1,15 @@
-//! How a worker waits: for a task or scope (`wait_until`, claiming unstarted
+//! How a task waits: for a task or scope (`wait_until`, claiming unstarted
 //! tasks with `run_inline_if_local`), and for the stolen half of a `join`
 //! (`help_until`, leapfrogging). None of them runs unrelated work on the
 //! waiting stack; see the module docs of `worker`.
+//!
+//! On a fiber, waiting parks the fiber and the worker runs other tasks
+//! meanwhile. Off a fiber (a thread that is not a worker, or a worker under
+//! Miri, which cannot switch stacks) the thread sleeps.
 
 use super::{resume, with_current, JobHeader, StackJob, Work, WorkerContext, HELP_MAX_SLEEP};
+use crate::fiber;
+use crate::park::park_current;
 use crate::queue::join_deque::Steal;
 use crate::task::{cell, Header};
 use std::ptr::NonNull;
@@ -15,6 +21,12 @@ use std::time::Duration;
 /// completer unparks. A worker first makes sure that the tasks queued behind
 /// it can be taken by other workers.
 pub(crate) fn wait_until(done: impl Fn() -> bool) {
+    if fiber::current().is_some() {
+        while !done() {
+            park_current();
+        }
+        return;
+    }
     with_current(|cx| match cx {
         Some(cx) => cx.wait_blocking(&done),
         None => {
@@ -29,7 +41,16 @@ pub(crate) fn wait_until(done: impl Fn() -> bool) {
 /// On a worker of the task's runtime, claims a task that nobody started and
 /// runs it here (cancels it, if the runtime is shutting down). Returns
 /// whether it did. The caller holds a reference to the task.
+///
+/// On a fiber, only while at least half of its stack is free: a chain of
+/// tasks each joining the next would otherwise nest without bound on one
+/// small stack; past that point the joiner parks instead.
 pub(crate) fn run_inline_if_local(task: NonNull<Header>) -> bool {
+    if let Some(info) = fiber::current() {
+        if fiber::stack_headroom().unwrap_or(0) < info.stack_size() / 2 {
+            return false;
+        }
+    }
     with_current(|cx| {
         let Some(cx) = cx else { return false };
         // SAFETY: the caller holds a reference.
@@ -45,6 +66,23 @@ pub(crate) fn run_inline_if_local(task: NonNull<Header>) -> bool {
             cx.me().metrics.completed.add_owner(1);
         }
         claimed
+    })
+}
+
+/// Called on a fiber about to park: makes sure its worker has a fiber to
+/// carry on its loop meanwhile.
+///
+/// # Panics
+/// If no fiber stack can be allocated (the message names the cause); the
+/// panic fails the blocking call and is caught with the task's panic.
+pub(crate) fn reserve_loop_fiber() {
+    #[cfg(not(miri))]
+    with_current(|cx| {
+        let cx = cx.expect("fibers run only on workers");
+        let reserved = cx.fiber_pool.borrow_mut().reserve(cx.shared.fiber_stack_size);
+        if let Err(error) = reserved {
+            panic!("{error}");
+        }
     })
 }
 
@@ -135,7 +173,7 @@ impl WorkerContext {
         RA: Send,
         RB: Send,
     {
-        let job_b = StackJob::new(b, self.me().parker);
+        let job_b = StackJob::new(b, crate::park::Waiter::current());
         let job_ptr = job_b.as_job_ptr();
         let offered = self.me().join_jobs.push(job_ptr).is_ok();
         if offered {
@@ -165,12 +203,29 @@ impl WorkerContext {
         loop {
             match self.me().join_jobs.take() {
                 Some(job) if job == job_ptr => return job_b.run_inline(),
-                // Defensive: a job above ours (not expected, as nested joins
-                // take back their own); run it and keep looking.
+                // On a fiber: a job offered by another fiber of this worker
+                // (which parked after offering it). Not ours to run nested
+                // here: put it back, and let the loop run both (it takes our
+                // own jobs, oldest first, once this fiber parks).
+                Some(other) if fiber::current().is_some() => {
+                    let requeued = self.me().join_jobs.push(other);
+                    debug_assert!(requeued.is_ok(), "a slot was just freed");
+                    wait_until(|| job_b.latch.is_set());
+                    return job_b.take_result();
+                }
+                // Without fibers: a job above ours (not expected, as nested
+                // joins take back their own); run it and keep looking.
                 // SAFETY: taken from our deque exactly once.
                 Some(other) => unsafe { JobHeader::execute(other) },
                 None => {
-                    self.help_until(job_b.header(), &|| job_b.latch.is_set());
+                    let done = || job_b.latch.is_set();
+                    if fiber::current().is_some() {
+                        // The worker runs other work (this half's sub-jobs
+                        // among it) while this fiber is parked.
+                        wait_until(done);
+                    } else {
+                        self.help_until(job_b.header(), &done);
+                    }
                     return job_b.take_result();
                 }
             }

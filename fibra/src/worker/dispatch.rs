@@ -1,0 +1,180 @@
+//! The dispatcher: what a worker thread runs on its own stack when fibers
+//! are enabled. It resumes one fiber at a time and acts on what that fiber
+//! asks for when it suspends (see `fiber`'s module docs for the picture).
+//!
+//! Fibers of one worker, at any moment:
+//! - exactly one *running* (or being resumed): it runs the worker loop, and
+//!   perhaps a task inside it;
+//! - *parked* ones: their task blocked; each is owned by its parker until an
+//!   unpark delivers it to this worker's inbox (counted in
+//!   `WorkerContext::parked_fibers`);
+//! - *spare* ones: suspended in the loop after switching to a woken fiber.
+//!   The next fiber needed to carry on the loop is a spare if there is one,
+//!   so a worker that blocks and wakes tasks in a steady rhythm creates no
+//!   fibers. At most [`MAX_SPARE_FIBERS`] are kept; finished fibers' stacks
+//!   are pooled.
+//!
+//! A task about to park first makes sure a fiber can carry on the loop
+//! ([`FiberPool::reserve`]), so that running out of stacks fails that one
+//! blocking call (a panic in its task, naming the cause) instead of the
+//! dispatcher.
+//!
+//! The loop of a fiber returns when it is asked to retire (a spare beyond
+//! the limit) or when the runtime is closed and no fiber of this worker is
+//! parked any more; the dispatcher then retires the spares and returns.
+
+use super::WorkerContext;
+use crate::fiber::parker::{Commit, Delivery, FiberParker};
+use crate::fiber::{Fiber, FiberStack, Request};
+use std::io;
+
+/// Spare fibers a worker keeps; more are finished and their stacks pooled.
+const MAX_SPARE_FIBERS: usize = 16;
+/// Free stacks a worker keeps for new fibers.
+const MAX_POOLED_STACKS: usize = 64;
+
+/// A worker's fibers that are not running, parked or queued.
+#[derive(Default)]
+pub(crate) struct FiberPool {
+    // Boxed: a fiber's address is bound into its parker, so it never moves.
+    #[allow(clippy::vec_box)]
+    spares: Vec<Box<Fiber>>,
+    stacks: Vec<FiberStack>,
+}
+
+impl FiberPool {
+    /// Makes sure a fiber (a spare or a stack for a new one) is ready to
+    /// carry on the loop when the running one parks.
+    pub(crate) fn reserve(&mut self, stack_size: usize) -> io::Result<()> {
+        if self.spares.is_empty() && self.stacks.is_empty() {
+            self.stacks.push(new_stack(stack_size)?);
+        }
+        Ok(())
+    }
+}
+
+fn new_stack(stack_size: usize) -> io::Result<FiberStack> {
+    FiberStack::new(stack_size).map_err(|error| {
+        io::Error::new(
+            error.kind(),
+            format!("fibra: could not allocate a fiber stack of {stack_size} bytes: {error}"),
+        )
+    })
+}
+
+/// Runs the worker loop on fibers until the runtime shuts down.
+pub(super) fn run_on_fibers(cx: &WorkerContext) {
+    let mut running = cx.next_loop_fiber();
+    loop {
+        running = match running.resume() {
+            Some(Request::Park) => match park(cx, running) {
+                Some(resume_now) => resume_now,
+                None => cx.next_loop_fiber(),
+            },
+            Some(Request::Yield) => {
+                queue_behind_inbox(cx, running);
+                cx.next_loop_fiber()
+            }
+            Some(Request::SwitchTo(woken)) => {
+                cx.keep_spare(running);
+                cx.parked_fibers.set(cx.parked_fibers.get() - 1);
+                // SAFETY: taken out of our inbox by our loop: parked, ours.
+                unsafe { Fiber::from_parker(woken) }
+            }
+            None => {
+                cx.recycle(running);
+                break;
+            }
+        };
+    }
+    cx.retire_spares();
+}
+
+/// Commits the park of `fiber`. Returns it if a wake-up came first.
+fn park(cx: &WorkerContext, fiber: Box<Fiber>) -> Option<Box<Fiber>> {
+    match fiber.parker().commit_park() {
+        Commit::ResumeNow => Some(fiber),
+        Commit::Parked => {
+            cx.parked_fibers.set(cx.parked_fibers.get() + 1);
+            // Owned by its parker now; `Fiber::from_parker` takes it back.
+            let _ = Box::into_raw(fiber);
+            None
+        }
+    }
+}
+
+/// A yielding fiber waits in our own inbox, behind the fibers already woken,
+/// and counts as parked until the loop switches back to it. The loop's next
+/// look skips the inbox, so that a task from the queues runs first if any.
+fn queue_behind_inbox(cx: &WorkerContext, fiber: Box<Fiber>) {
+    let parker: &'static FiberParker = fiber.parker();
+    cx.parked_fibers.set(cx.parked_fibers.get() + 1);
+    cx.woken_runs.set(super::MAX_WOKEN_FIBER_RUNS);
+    let _ = Box::into_raw(fiber);
+    cx.me().inbox.push(parker);
+}
+
+impl WorkerContext {
+    /// The fiber to carry on the loop: a spare, or a new one.
+    fn next_loop_fiber(&self) -> Box<Fiber> {
+        let mut pool = self.fiber_pool.borrow_mut();
+        if let Some(spare) = pool.spares.pop() {
+            return spare;
+        }
+        let stack = match pool.stacks.pop() {
+            Some(stack) => stack,
+            // Only for the first fiber: later ones were reserved by the task
+            // that parked (`FiberPool::reserve`).
+            None => new_stack(self.shared.fiber_stack_size).unwrap_or_else(|error| panic!("{error}")),
+        };
+        drop(pool);
+        let cx: *const WorkerContext = self;
+        let delivery = Delivery {
+            deliver: crate::runtime::shared::deliver_woken_fiber,
+            home: std::sync::Arc::as_ptr(&self.shared).cast(),
+            worker: self.index,
+        };
+        Fiber::new(stack, delivery, move || {
+            // SAFETY: the context outlives every fiber of its worker: the
+            // dispatcher returns (and the context is dropped) only after all
+            // of them finished.
+            unsafe { (*cx).run_loop() }
+        })
+    }
+
+    fn keep_spare(&self, fiber: Box<Fiber>) {
+        let mut pool = self.fiber_pool.borrow_mut();
+        if pool.spares.len() < MAX_SPARE_FIBERS {
+            pool.spares.push(fiber);
+        } else {
+            drop(pool);
+            self.retire(fiber);
+        }
+    }
+
+    /// Lets a spare's loop return, then pools its stack.
+    fn retire(&self, mut fiber: Box<Fiber>) {
+        self.retiring.set(true);
+        let finished = fiber.resume().is_none();
+        assert!(finished, "a retiring fiber's loop returns at once");
+        self.recycle(fiber);
+    }
+
+    fn retire_spares(&self) {
+        loop {
+            let spare = self.fiber_pool.borrow_mut().spares.pop();
+            match spare {
+                Some(fiber) => self.retire(fiber),
+                None => return,
+            }
+        }
+    }
+
+    fn recycle(&self, fiber: Box<Fiber>) {
+        let stack = fiber.into_stack();
+        let mut pool = self.fiber_pool.borrow_mut();
+        if pool.stacks.len() < MAX_POOLED_STACKS {
+            pool.stacks.push(stack);
+        }
+    }
+}
