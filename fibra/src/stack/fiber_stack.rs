@@ -31,7 +31,12 @@ pub(crate) struct FiberStack {
 impl FiberStack {
     pub(super) fn new(top: usize, size: usize, guard: usize, pool_id: u64) -> FiberStack {
         let top = StackPointer::new(top).expect("a mapped stack does not end at address 0");
-        FiberStack { top, size, guard, pool_id }
+        FiberStack {
+            top,
+            size,
+            guard,
+            pool_id,
+        }
     }
 
     /// Usable bytes (excluding the guard).

@@ -91,14 +91,18 @@ pub(crate) fn map_count_error() -> io::Error {
         io::ErrorKind::OutOfMemory,
         format!(
             "fibra: cannot add a fiber stack guard page: the process reached the kernel's limit on \
-             memory mappings (vm.max_map_count = {limit}). This kernel lacks MADV_GUARD_INSTALL \
-             (Linux 6.13+), so each fiber stack costs about two mappings; raise the limit with \
-             `sysctl vm.max_map_count=N`, or block fewer fibers at once"
+             memory mappings (vm.max_map_count = {limit}). Fiber stacks guarded with mprotect (used when \
+             the kernel lacks MADV_GUARD_INSTALL, Linux 6.13+) cost about two mappings each; raise \
+             the limit with `sysctl vm.max_map_count=N`, or block fewer fibers at once"
         ),
     )
 }
 
 /// The current value of `vm.max_map_count`, if `/proc` can tell.
 pub(crate) fn max_map_count() -> Option<u64> {
-    std::fs::read_to_string("/proc/sys/vm/max_map_count").ok()?.trim().parse().ok()
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }

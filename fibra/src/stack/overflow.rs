@@ -106,8 +106,13 @@ extern "C" fn handle_fault(signal: libc::c_int, info: *mut libc::siginfo_t, cont
 ///
 /// Only call from the signal handler, with the arguments it received.
 unsafe fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
-    let index = SIGNALS.iter().position(|&s| s == signal).expect("handler installed only for SIGNALS");
-    let previous = PREVIOUS[index].get().map(|action| (action.sa_sigaction, action.sa_flags));
+    let index = SIGNALS
+        .iter()
+        .position(|&s| s == signal)
+        .expect("handler installed only for SIGNALS");
+    let previous = PREVIOUS[index]
+        .get()
+        .map(|action| (action.sa_sigaction, action.sa_flags));
     match previous {
         Some((handler, flags)) if handler != libc::SIG_DFL && handler != libc::SIG_IGN => {
             if flags & libc::SA_SIGINFO != 0 {
@@ -160,7 +165,10 @@ struct MessageBuf {
 
 impl MessageBuf {
     fn new() -> Self {
-        MessageBuf { bytes: [0; 160], len: 0 }
+        MessageBuf {
+            bytes: [0; 160],
+            len: 0,
+        }
     }
 
     fn push(&mut self, text: &[u8]) {
@@ -233,11 +241,23 @@ impl AltStack {
         let len = ALT_STACK_SIZE + page;
         let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK;
         // SAFETY: a fresh anonymous mapping touches no existing memory.
-        let addr = unsafe { libc::mmap(ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, flags, -1, 0) };
+        let addr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags,
+                -1,
+                0,
+            )
+        };
         if addr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let alt = AltStack { addr: addr as usize, len };
+        let alt = AltStack {
+            addr: addr as usize,
+            len,
+        };
         // SAFETY: the first page of our fresh mapping becomes its guard.
         if unsafe { libc::mprotect(addr, page, libc::PROT_NONE) } != 0 {
             return Err(io::Error::last_os_error());
@@ -248,7 +268,11 @@ impl AltStack {
 
 impl Drop for AltStack {
     fn drop(&mut self) {
-        let disable = libc::stack_t { ss_sp: ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+        let disable = libc::stack_t {
+            ss_sp: ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
         // SAFETY: disabling the signal stack before unmapping it; the thread is
         // exiting, so no handler runs on it any more. The mapping is ours.
         unsafe {

@@ -40,7 +40,12 @@ pub(crate) struct SlabRange {
 }
 
 impl SlabRange {
-    const EMPTY: SlabRange = SlabRange { start: 0, end: 0, stride: 0, guard: 0 };
+    const EMPTY: SlabRange = SlabRange {
+        start: 0,
+        end: 0,
+        stride: 0,
+        guard: 0,
+    };
 
     /// The usable stack size when `addr` lies in one of this slab's guard
     /// regions.
@@ -128,7 +133,10 @@ pub(crate) struct Registry<const N: usize> {
 
 impl<const N: usize> Registry<N> {
     pub(crate) const fn new() -> Self {
-        Registry { slots: [Slot::FREE; N], high_water: AtomicUsize::new(0) }
+        Registry {
+            slots: [Slot::FREE; N],
+            high_water: AtomicUsize::new(0),
+        }
     }
 
     /// Records `range` in a free slot.
@@ -138,7 +146,11 @@ impl<const N: usize> Registry<N> {
         for (index, slot) in self.slots.iter().enumerate() {
             // Acquire on success: pairs with the Release store in `unregister`,
             // so the previous owner's last `write` happens before ours.
-            if slot.claimed.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            if slot
+                .claimed
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
                 slot.write(range);
                 self.high_water.fetch_max(index + 1, Ordering::Relaxed);
                 return Ok(SlotId(index));
@@ -162,7 +174,9 @@ impl<const N: usize> Registry<N> {
     /// stack size there. Async-signal-safe: it only loads atomics.
     pub(crate) fn guard_hit(&self, addr: usize) -> Option<usize> {
         let high_water = self.high_water.load(Ordering::Relaxed).min(N);
-        self.slots[..high_water].iter().find_map(|slot| slot.read()?.guard_hit(addr))
+        self.slots[..high_water]
+            .iter()
+            .find_map(|slot| slot.read()?.guard_hit(addr))
     }
 }
 
@@ -174,7 +188,12 @@ mod tests {
     use super::*;
 
     // Fake addresses: the registry never dereferences them.
-    const RANGE: SlabRange = SlabRange { start: 0x7000_0000, end: 0x7000_0000 + 3 * 0x5000, stride: 0x5000, guard: 0x1000 };
+    const RANGE: SlabRange = SlabRange {
+        start: 0x7000_0000,
+        end: 0x7000_0000 + 3 * 0x5000,
+        stride: 0x5000,
+        guard: 0x1000,
+    };
 
     #[test]
     fn guard_hit_finds_only_guard_pages_of_registered_ranges() {
@@ -182,8 +201,16 @@ mod tests {
         let id = registry.register(RANGE).unwrap();
         assert_eq!(registry.guard_hit(RANGE.start), Some(0x4000));
         assert_eq!(registry.guard_hit(RANGE.start + 0x0fff), Some(0x4000));
-        assert_eq!(registry.guard_hit(RANGE.start + 0x1000), None, "first usable byte");
-        assert_eq!(registry.guard_hit(RANGE.start + 2 * 0x5000 + 0x800), Some(0x4000), "third slot's guard");
+        assert_eq!(
+            registry.guard_hit(RANGE.start + 0x1000),
+            None,
+            "first usable byte"
+        );
+        assert_eq!(
+            registry.guard_hit(RANGE.start + 2 * 0x5000 + 0x800),
+            Some(0x4000),
+            "third slot's guard"
+        );
         assert_eq!(registry.guard_hit(RANGE.end), None, "past the end");
         assert_eq!(registry.guard_hit(RANGE.start - 1), None, "before the start");
         registry.unregister(id);
@@ -194,12 +221,22 @@ mod tests {
     fn full_registry_fails_and_freed_slots_are_reused() {
         let registry = Registry::<2>::new();
         let first = registry.register(RANGE).unwrap();
-        let second_range = SlabRange { start: 0x9000_0000, end: 0x9000_2000, ..RANGE };
+        let second_range = SlabRange {
+            start: 0x9000_0000,
+            end: 0x9000_2000,
+            ..RANGE
+        };
         let second = registry.register(second_range).unwrap();
         let err = registry.register(RANGE).unwrap_err();
         assert!(err.to_string().contains("registry is full (2 slabs)"), "{err}");
         registry.unregister(first);
-        let third = registry.register(SlabRange { start: 0xa000_0000, end: 0xa000_5000, ..RANGE }).unwrap();
+        let third = registry
+            .register(SlabRange {
+                start: 0xa000_0000,
+                end: 0xa000_5000,
+                ..RANGE
+            })
+            .unwrap();
         assert_eq!(third.0, 0, "the freed slot is taken again");
         assert_eq!(registry.guard_hit(RANGE.start), None, "the old range is gone");
         assert_eq!(registry.guard_hit(0xa000_0000), Some(0x4000));

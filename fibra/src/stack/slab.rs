@@ -39,22 +39,42 @@ impl Slab {
     /// with `guard` bytes of guard region. Both sizes are page multiples.
     pub(crate) fn new(stride: usize, guard: usize, capacity: usize) -> io::Result<Slab> {
         let len = stride.checked_mul(capacity).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "fibra: fiber stack slab size overflows")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "fibra: fiber stack slab size overflows",
+            )
         })?;
         let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK;
         // SAFETY: a fresh anonymous mapping at an address the kernel picks
         // touches no existing memory.
-        let addr = unsafe { libc::mmap(ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, flags, -1, 0) };
+        let addr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags,
+                -1,
+                0,
+            )
+        };
         if addr == libc::MAP_FAILED {
             let err = io::Error::last_os_error();
             return Err(io::Error::new(
                 err.kind(),
-                format!("fibra: cannot reserve a fiber stack slab of {} KiB: {err}", len >> 10),
+                format!(
+                    "fibra: cannot reserve a fiber stack slab of {} KiB: {err}",
+                    len >> 10
+                ),
             ));
         }
         let start = addr as usize;
         let mut slab = Slab {
-            range: SlabRange { start, end: start + len, stride, guard },
+            range: SlabRange {
+                start,
+                end: start + len,
+                stride,
+                guard,
+            },
             capacity,
             carved: 0,
             registry_slot: None,

@@ -18,11 +18,18 @@ fn default_pool() -> StackPool {
 }
 
 fn mprotect_pool() -> StackPool {
-    StackPool::new(StackPoolConfig { force_mprotect_guards: true, ..StackPoolConfig::default() }).unwrap()
+    StackPool::new(StackPoolConfig {
+        force_mprotect_guards: true,
+        ..StackPoolConfig::default()
+    })
+    .unwrap()
 }
 
 fn maps_count() -> usize {
-    std::fs::read_to_string("/proc/self/maps").unwrap().lines().count()
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count()
 }
 
 fn is_resident(page_addr: usize) -> bool {
@@ -82,7 +89,11 @@ fn returned_stacks_are_reused_last_in_first_out() {
     pool.put(a);
     pool.put(b);
     assert_eq!(pool.stacks_free(), 2);
-    assert_eq!(pool.get().unwrap().top(), top_b, "the last one returned comes back first");
+    assert_eq!(
+        pool.get().unwrap().top(),
+        top_b,
+        "the last one returned comes back first"
+    );
     assert_eq!(pool.get().unwrap().top(), top_a);
     assert_eq!(pool.stacks_out(), 2);
     assert_eq!(pool.slab_count(), 1);
@@ -100,7 +111,10 @@ fn slabs_grow_on_demand_and_stacks_do_not_overlap() {
     assert_eq!(pool.stacks_out(), count);
     stacks.sort_by_key(|s| s.top());
     for pair in stacks.windows(2) {
-        assert!(pair[0].top() + page_size() <= pair[1].bottom(), "a guard page between stacks");
+        assert!(
+            pair[0].top() + page_size() <= pair[1].bottom(),
+            "a guard page between stacks"
+        );
         assert_eq!(pair[0].size(), DEFAULT_STACK_SIZE);
     }
     for stack in stacks {
@@ -117,7 +131,11 @@ fn stack_memory_is_usable_from_bottom_to_top() {
     let stack = pool.get().unwrap();
     // SAFETY: both addresses lie in the usable range of a stack we hold.
     unsafe {
-        assert_eq!(std::ptr::read_volatile(stack.bottom() as *const u64), 0, "fresh memory is zeroed");
+        assert_eq!(
+            std::ptr::read_volatile(stack.bottom() as *const u64),
+            0,
+            "fresh memory is zeroed"
+        );
         std::ptr::write_volatile(stack.bottom() as *mut u64, 1);
         std::ptr::write_volatile((stack.top() - 8) as *mut u64, 2);
     }
@@ -134,10 +152,20 @@ fn coroutine_runs_and_recurses_on_a_fiber_stack() {
         let target = yielder.suspend(&local as *const u8 as usize);
         descend_below(target)
     });
-    let CoroutineResult::Yield(local_addr) = coroutine.resume(0) else { panic!("expected a yield") };
-    assert!((bottom..top).contains(&local_addr), "the coroutine's locals live on the fiber stack");
-    let CoroutineResult::Return(deepest) = coroutine.resume(top - (40 << 10)) else { panic!("expected a return") };
-    assert!((bottom..top - (40 << 10)).contains(&deepest), "recursed 40 KiB deep on the fiber stack");
+    let CoroutineResult::Yield(local_addr) = coroutine.resume(0) else {
+        panic!("expected a yield")
+    };
+    assert!(
+        (bottom..top).contains(&local_addr),
+        "the coroutine's locals live on the fiber stack"
+    );
+    let CoroutineResult::Return(deepest) = coroutine.resume(top - (40 << 10)) else {
+        panic!("expected a return")
+    };
+    assert!(
+        (bottom..top - (40 << 10)).contains(&deepest),
+        "recursed 40 KiB deep on the fiber stack"
+    );
     pool.put(coroutine.into_stack());
     assert_eq!(pool.stacks_out(), 0);
 }
@@ -149,10 +177,15 @@ fn a_stack_that_went_deep_is_released_and_a_shallow_one_kept() {
     let stack = pool.get().unwrap();
     let (hot_page, probe) = (stack.top() - page_size(), deep_probe_page(&stack));
     let shallow_target = stack.top() - 2 * page_size();
-    let mut shallow = Coroutine::with_stack(stack, move |_: &Yielder<(), ()>, ()| descend_below(shallow_target));
+    let mut shallow = Coroutine::with_stack(stack, move |_: &Yielder<(), ()>, ()| {
+        descend_below(shallow_target)
+    });
     assert!(matches!(shallow.resume(()), CoroutineResult::Return(_)));
     let stack = shallow.into_stack();
-    assert!(!is_resident(probe), "a shallow fiber did not reach the probe page");
+    assert!(
+        !is_resident(probe),
+        "a shallow fiber did not reach the probe page"
+    );
     pool.put(stack);
     assert!(is_resident(hot_page), "a shallow stack keeps its hot page");
 
@@ -162,7 +195,10 @@ fn a_stack_that_went_deep_is_released_and_a_shallow_one_kept() {
     assert!(matches!(deep.resume(()), CoroutineResult::Return(_)));
     let stack = deep.into_stack();
     let deep_page = deep_target - page_size();
-    assert!(is_resident(probe) && is_resident(deep_page), "the deep fiber touched them");
+    assert!(
+        is_resident(probe) && is_resident(deep_page),
+        "the deep fiber touched them"
+    );
     pool.put(stack);
     assert!(!is_resident(probe), "released below the hot region");
     assert!(!is_resident(deep_page));
@@ -182,7 +218,10 @@ fn trim_releases_all_but_the_most_recent_free_stacks() {
     pool.trim(1);
     let top_page = |top: usize| top - page_size();
     assert!(!is_resident(top_page(tops[0])) && !is_resident(top_page(tops[1])));
-    assert!(is_resident(top_page(tops[2])), "the most recently returned stack is kept");
+    assert!(
+        is_resident(top_page(tops[2])),
+        "the most recently returned stack is kept"
+    );
 }
 
 #[test]
@@ -208,7 +247,10 @@ fn mprotect_guards_work_and_cost_mappings() {
     let before = maps_count();
     let stacks: Vec<FiberStack> = (0..100).map(|_| pool.get().unwrap()).collect();
     let added = maps_count().saturating_sub(before);
-    assert!(added >= 100, "mprotect guards split the slab: {added} mappings for 100 stacks");
+    assert!(
+        added >= 100,
+        "mprotect guards split the slab: {added} mappings for 100 stacks"
+    );
     for stack in &stacks {
         // SAFETY: the usable range of a stack we hold.
         unsafe { std::ptr::write_volatile(stack.bottom() as *mut u64, 1) };
@@ -221,13 +263,24 @@ fn stack_sizes_are_validated_and_rounded_up() {
     assert_eq!(validate_stack_size(64 << 10).unwrap(), 64 << 10);
     assert_eq!(validate_stack_size(MIN_STACK_SIZE).unwrap(), MIN_STACK_SIZE);
     assert_eq!(validate_stack_size(MAX_STACK_SIZE).unwrap(), MAX_STACK_SIZE);
-    assert_eq!(validate_stack_size((20 << 10) + 1).unwrap(), (20 << 10) + page_size());
+    assert_eq!(
+        validate_stack_size((20 << 10) + 1).unwrap(),
+        (20 << 10) + page_size()
+    );
     for bad in [0, 4096, MIN_STACK_SIZE - 1, MAX_STACK_SIZE + 1, usize::MAX] {
         let err = validate_stack_size(bad).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
-        assert!(err.to_string().contains("outside the supported 16 KiB to 1024 MiB"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("outside the supported 16 KiB to 1024 MiB"),
+            "{err}"
+        );
     }
-    let err = StackPool::new(StackPoolConfig { stack_size: 1000, ..StackPoolConfig::default() }).unwrap_err();
+    let err = StackPool::new(StackPoolConfig {
+        stack_size: 1000,
+        ..StackPoolConfig::default()
+    })
+    .unwrap_err();
     assert!(err.to_string().contains("1000 bytes"), "{err}");
 }
 
@@ -239,7 +292,11 @@ fn a_pool_dropped_with_no_stack_out_unregisters_its_slabs() {
     assert_eq!(REGISTRY.guard_hit(guard_addr), Some(DEFAULT_STACK_SIZE));
     pool.put(stack);
     drop(pool);
-    assert_eq!(REGISTRY.guard_hit(guard_addr), None, "unregistered (and unmapped)");
+    assert_eq!(
+        REGISTRY.guard_hit(guard_addr),
+        None,
+        "unregistered (and unmapped)"
+    );
 }
 
 #[test]
@@ -249,7 +306,11 @@ fn a_pool_dropped_with_a_stack_out_keeps_its_slabs() {
     drop(pool);
     // SAFETY: the rule under test: the stack's memory stays mapped.
     unsafe { std::ptr::write_volatile(stack.bottom() as *mut u64, 3) };
-    assert_eq!(REGISTRY.guard_hit(stack.bottom() - 1), Some(DEFAULT_STACK_SIZE), "still registered");
+    assert_eq!(
+        REGISTRY.guard_hit(stack.bottom() - 1),
+        Some(DEFAULT_STACK_SIZE),
+        "still registered"
+    );
 }
 
 #[test]
@@ -263,15 +324,25 @@ fn a_stack_returned_to_another_pool_panics() {
 /// Child: overflows a fiber stack (with `mprotect` guards if asked).
 fn overflow_a_fiber(scenario: &str) {
     install_overflow_handler_for_current_thread().unwrap();
-    let mut pool = if scenario == "mprotect" { mprotect_pool() } else { default_pool() };
-    let mut coroutine = Coroutine::with_stack(pool.get().unwrap(), |_: &Yielder<(), ()>, ()| recurse_forever(0));
+    let mut pool = if scenario == "mprotect" {
+        mprotect_pool()
+    } else {
+        default_pool()
+    };
+    let mut coroutine =
+        Coroutine::with_stack(pool.get().unwrap(), |_: &Yielder<(), ()>, ()| recurse_forever(0));
     coroutine.resume(());
     unreachable!("the overflow aborts the process");
 }
 
 fn assert_reported_fiber_overflow(output: &Output) {
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.signal(), Some(libc::SIGABRT), "child status {:?}: {stderr}", output.status);
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGABRT),
+        "child status {:?}: {stderr}",
+        output.status
+    );
     assert!(
         stderr.contains(
             "fatal runtime error: fiber stack overflow (fiber stack of 64 KiB; raise it with Builder::stack_size)"
@@ -326,13 +397,26 @@ fn other_faults_are_passed_on_to_the_previous_handler() {
         None => {
             let segv = run_child(NAME, "segv");
             let stderr = String::from_utf8_lossy(&segv.stderr);
-            assert_eq!(segv.status.signal(), Some(libc::SIGSEGV), "{:?}: {stderr}", segv.status);
+            assert_eq!(
+                segv.status.signal(),
+                Some(libc::SIGSEGV),
+                "{:?}: {stderr}",
+                segv.status
+            );
             assert!(!stderr.contains("fiber stack overflow"), "{stderr}");
 
             let thread = run_child(NAME, "thread-overflow");
             let stderr = String::from_utf8_lossy(&thread.stderr);
-            assert_eq!(thread.status.signal(), Some(libc::SIGABRT), "{:?}: {stderr}", thread.status);
-            assert!(stderr.contains("has overflowed its stack"), "std's message: {stderr}");
+            assert_eq!(
+                thread.status.signal(),
+                Some(libc::SIGABRT),
+                "{:?}: {stderr}",
+                thread.status
+            );
+            assert!(
+                stderr.contains("has overflowed its stack"),
+                "std's message: {stderr}"
+            );
             assert!(!stderr.contains("fiber stack overflow"), "{stderr}");
         }
     }
@@ -357,12 +441,105 @@ fn mprotect_guards_report_the_map_count_limit() {
         let limit = super::guard::max_map_count().unwrap();
         assert!(count < limit as usize, "{count} stacks before the error");
         assert_eq!(err.kind(), std::io::ErrorKind::OutOfMemory);
-        assert!(err.to_string().contains(&format!("vm.max_map_count = {limit}")), "{err}");
+        assert!(
+            err.to_string().contains(&format!("vm.max_map_count = {limit}")),
+            "{err}"
+        );
         println!("child: error after {count} mprotect-guarded stacks: {err}");
         return;
     }
     let output = run_child(NAME, "exhaust");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "child failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("child: error after"), "the child ran the scenario: {stdout}");
+    assert!(
+        output.status.success(),
+        "child failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("child: error after"),
+        "the child ran the scenario: {stdout}"
+    );
+}
+
+/// Resident and page-table memory of this process, in bytes.
+fn memory_now() -> (usize, usize) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib = |key: &str| -> usize {
+        let line = status.lines().find(|l| l.starts_with(key)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<usize>().unwrap() << 10
+    };
+    (kib("VmRSS:"), kib("VmPTE:"))
+}
+
+fn nanos_per(iterations: usize, run: impl FnOnce()) -> f64 {
+    let start = std::time::Instant::now();
+    run();
+    start.elapsed().as_nanos() as f64 / iterations as f64
+}
+
+/// Prints the costs quoted in the module doc. Run alone, in release:
+/// `cargo test --release -p fibra --lib stack::tests::measure_costs -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, not a test: prints numbers"]
+fn measure_costs() {
+    const ROUNDS: usize = 1_000_000;
+    let mut pool = default_pool();
+    let get_put = |pool: &mut StackPool| {
+        let stack = black_box(pool.get().unwrap());
+        pool.put(stack);
+    };
+    get_put(&mut pool);
+    let hot = nanos_per(ROUNDS, || (0..ROUNDS).for_each(|_| get_put(&mut pool)));
+    println!("get+put of a pooled stack (hot, with the depth check): {hot:.1} ns");
+
+    let config = StackPoolConfig {
+        hot_bytes: DEFAULT_STACK_SIZE,
+        ..StackPoolConfig::default()
+    };
+    let mut unchecked = StackPool::new(config).unwrap();
+    get_put(&mut unchecked);
+    let bare = nanos_per(ROUNDS, || (0..ROUNDS).for_each(|_| get_put(&mut unchecked)));
+    println!("get+put of a pooled stack (hot, no depth check): {bare:.1} ns");
+
+    const SLABS: usize = 1_000;
+    let mut pools: Vec<StackPool> = (0..SLABS).map(|_| default_pool()).collect();
+    let mut first = Vec::with_capacity(SLABS);
+    let slab = nanos_per(SLABS, || {
+        pools.iter_mut().for_each(|p| first.push(p.get().unwrap()))
+    });
+    println!(
+        "first get from a new pool (mmap a 4 MiB slab, register, one guard): {:.1} us",
+        slab / 1e3
+    );
+    first.into_iter().zip(&mut pools).for_each(|(s, p)| p.put(s));
+    drop(pools);
+
+    const STACKS: usize = 100_000;
+    let mut pool = default_pool();
+    let (rss0, pte0) = memory_now();
+    let mut stacks = Vec::with_capacity(STACKS);
+    let carve = nanos_per(STACKS, || {
+        (0..STACKS).for_each(|_| stacks.push(pool.get().unwrap()))
+    });
+    let (rss1, pte1) = memory_now();
+    println!(
+        "new stacks ({} slabs): {carve:.0} ns each; untouched: {:.0} B RSS + {:.0} B page tables each",
+        pool.slab_count(),
+        (rss1.saturating_sub(rss0)) as f64 / STACKS as f64,
+        (pte1.saturating_sub(pte0)) as f64 / STACKS as f64
+    );
+    for stack in &stacks {
+        // SAFETY: the top word of a stack we hold.
+        unsafe { std::ptr::write_volatile((stack.top() - 8) as *mut u64, 1) };
+    }
+    let (rss2, pte2) = memory_now();
+    println!(
+        "one page touched: {:.0} B RSS + {:.0} B page tables per stack (over untouched)",
+        (rss2.saturating_sub(rss1)) as f64 / STACKS as f64,
+        (pte2.saturating_sub(pte1)) as f64 / STACKS as f64
+    );
+    let put = nanos_per(STACKS, || stacks.drain(..).for_each(|s| pool.put(s)));
+    println!(
+        "put of a stack touched one page (first put: probe page read faults in the zero page): {put:.0} ns"
+    );
 }
