@@ -58,7 +58,7 @@ impl SlabRange {
     }
 }
 
-/// A registered slab's slot; pass it back to [`unregister`].
+/// A registered slab's slot; pass it back to [`Registry::unregister`].
 #[derive(Debug)]
 pub(crate) struct SlotId(usize);
 

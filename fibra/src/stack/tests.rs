@@ -227,8 +227,15 @@ fn trim_releases_all_but_the_most_recent_free_stacks() {
 #[test]
 fn two_hundred_thousand_stacks_add_few_memory_maps() {
     let mut pool = default_pool();
-    let before = maps_count();
-    let stacks: Vec<FiberStack> = (0..200_000).map(|_| pool.get().unwrap()).collect();
+    let mut stacks: Vec<FiberStack> = Vec::with_capacity(200_000);
+    let (before, (rss_before, _)) = (maps_count(), memory_now());
+    stacks.extend((0..200_000).map(|_| pool.get().unwrap()));
+    let rss_added = memory_now().0.saturating_sub(rss_before);
+    // Untouched stacks commit nothing; one page each would be 800 MB.
+    assert!(
+        rss_added < 64 << 20,
+        "{rss_added} bytes of RSS for 200,000 untouched stacks"
+    );
     if madvise_guards_supported() == Some(false) {
         eprintln!("skipped: this kernel lacks MADV_GUARD_INSTALL (Linux 6.13+)");
         return;
@@ -321,8 +328,18 @@ fn a_stack_returned_to_another_pool_panics() {
     second.put(first.get().unwrap());
 }
 
-/// Child: overflows a fiber stack (with `mprotect` guards if asked).
+/// Child: overflows a fiber stack (with `mprotect` guards, or on a thread
+/// without an alternate signal stack of its own, if asked).
 fn overflow_a_fiber(scenario: &str) {
+    if scenario == "no-altstack" {
+        let disable = libc::stack_t {
+            ss_sp: std::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
+        // SAFETY: disabling this thread's signal stack; std's stays mapped.
+        assert_eq!(unsafe { libc::sigaltstack(&disable, std::ptr::null_mut()) }, 0);
+    }
     install_overflow_handler_for_current_thread().unwrap();
     let mut pool = if scenario == "mprotect" {
         mprotect_pool()
@@ -357,6 +374,15 @@ fn fiber_stack_overflow_aborts_with_a_clear_message() {
     match child_scenario() {
         Some(scenario) => overflow_a_fiber(&scenario),
         None => assert_reported_fiber_overflow(&run_child(NAME, "madvise")),
+    }
+}
+
+#[test]
+fn fiber_stack_overflow_on_a_thread_without_a_signal_stack_is_reported() {
+    const NAME: &str = "stack::tests::fiber_stack_overflow_on_a_thread_without_a_signal_stack_is_reported";
+    match child_scenario() {
+        Some(scenario) => overflow_a_fiber(&scenario),
+        None => assert_reported_fiber_overflow(&run_child(NAME, "no-altstack")),
     }
 }
 
@@ -516,8 +542,13 @@ fn measure_costs() {
 
     const STACKS: usize = 100_000;
     let mut pool = default_pool();
-    let (rss0, pte0) = memory_now();
     let mut stacks = Vec::with_capacity(STACKS);
+    // Commit the vector's own memory first, so RSS deltas are the stacks'.
+    for slot in stacks.spare_capacity_mut() {
+        // SAFETY: spare capacity may hold any bytes; `push` overwrites them.
+        unsafe { std::ptr::write_bytes(slot.as_mut_ptr(), black_box(0xa5), 1) };
+    }
+    let (rss0, pte0) = memory_now();
     let carve = nanos_per(STACKS, || {
         (0..STACKS).for_each(|_| stacks.push(pool.get().unwrap()))
     });
