@@ -31,8 +31,11 @@ use std::io;
 use std::ptr;
 use std::sync::{Once, OnceLock};
 
-/// Alternate signal stacks smaller than this are replaced.
-const MIN_ALT_STACK: usize = 16 << 10;
+/// Alternate signal stacks smaller than this are replaced. std gives its
+/// threads `max(SIGSTKSZ, AT_MINSIGSTKSZ)`, at least 8 KiB, and runs its own
+/// overflow handler there; ours needs a few hundred bytes on top of the
+/// kernel's signal frame, so std's is kept.
+const MIN_ALT_STACK: usize = 8 << 10;
 /// Size of the alternate signal stack this module installs.
 const ALT_STACK_SIZE: usize = 64 << 10;
 

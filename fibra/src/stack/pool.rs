@@ -81,9 +81,9 @@ impl Default for StackPoolConfig {
 
 /// A per-worker pool of fiber stacks.
 ///
-/// Owned by one thread: every method takes `&mut self`, and nothing on the
-/// `get`/`put` path locks or uses an atomic. It may be moved to another
-/// thread (the worker that will own it), but is not `Sync`.
+/// Owned by one thread: every method that changes it takes `&mut self`, and
+/// nothing on the `get`/`put` path locks or uses an atomic. It is plain data,
+/// so it may be built on one thread and moved to the worker that owns it.
 ///
 /// ```ignore
 /// let mut pool = StackPool::new(StackPoolConfig::default())?;

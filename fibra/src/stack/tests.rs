@@ -97,6 +97,20 @@ fn descend_below(target: usize) -> usize {
     descend_below(target).max(black_box(frame[1]) as usize)
 }
 
+/// The fiber layer keeps stacks in task cells, which move between threads
+/// before a task starts, and builds pools before moving them to workers.
+#[test]
+fn stacks_and_pools_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<FiberStack>();
+    assert_send::<StackPool>();
+    let mut pool = default_pool();
+    let stack = pool.get().unwrap();
+    let (stack, mut pool) = std::thread::spawn(move || (stack, pool)).join().unwrap();
+    pool.put(stack);
+    assert_eq!(pool.stacks_free(), 1);
+}
+
 #[test]
 fn returned_stacks_are_reused_last_in_first_out() {
     let mut pool = default_pool();
@@ -595,4 +609,49 @@ fn measure_costs() {
     println!(
         "put of a stack touched one page (first put: probe page read faults in the zero page): {put:.0} ns"
     );
+}
+
+fn current_alt_stack() -> libc::stack_t {
+    // SAFETY: an all-zero `stack_t` is a valid out-parameter; a null new
+    // stack only reads the current one.
+    unsafe {
+        let mut current: libc::stack_t = std::mem::zeroed();
+        assert_eq!(libc::sigaltstack(std::ptr::null(), &mut current), 0);
+        current
+    }
+}
+
+#[test]
+fn the_handler_keeps_std_signal_stacks_and_adds_one_where_missing() {
+    std::thread::spawn(|| {
+        let std_stack = current_alt_stack();
+        assert_eq!(
+            std_stack.ss_flags & libc::SS_DISABLE,
+            0,
+            "std gives its threads a signal stack"
+        );
+        install_overflow_handler_for_current_thread().unwrap();
+        assert_eq!(
+            current_alt_stack().ss_sp,
+            std_stack.ss_sp,
+            "std's signal stack is kept"
+        );
+    })
+    .join()
+    .unwrap();
+    std::thread::spawn(|| {
+        let disable = libc::stack_t {
+            ss_sp: std::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
+        // SAFETY: disabling this thread's signal stack; std's stays mapped.
+        assert_eq!(unsafe { libc::sigaltstack(&disable, std::ptr::null_mut()) }, 0);
+        install_overflow_handler_for_current_thread().unwrap();
+        let own = current_alt_stack();
+        assert_eq!(own.ss_flags & libc::SS_DISABLE, 0, "a signal stack was installed");
+        assert_eq!(own.ss_size, 64 << 10);
+    })
+    .join()
+    .unwrap();
 }
