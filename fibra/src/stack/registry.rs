@@ -144,6 +144,9 @@ impl<const N: usize> Registry<N> {
     /// Fails with [`io::ErrorKind::OutOfMemory`] when all slots are taken.
     pub(crate) fn register(&self, range: SlabRange) -> io::Result<SlotId> {
         for (index, slot) in self.slots.iter().enumerate() {
+            if slot.claimed.load(Ordering::Relaxed) {
+                continue; // taken: skip without writing its cache line
+            }
             // Acquire on success: pairs with the Release store in `unregister`,
             // so the previous owner's last `write` happens before ours.
             if slot

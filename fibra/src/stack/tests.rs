@@ -605,10 +605,29 @@ fn measure_costs() {
         (rss2.saturating_sub(rss1)) as f64 / STACKS as f64,
         (pte2.saturating_sub(pte1)) as f64 / STACKS as f64
     );
+    let mincore = nanos_per(STACKS, || {
+        stacks
+            .iter()
+            .for_each(|s| assert!(is_resident(s.top() - page_size())))
+    });
+    println!("mincore of one page (the rejected exact depth check): {mincore:.0} ns");
     let put = nanos_per(STACKS, || stacks.drain(..).for_each(|s| pool.put(s)));
     println!(
         "put of a stack touched one page (first put: probe page read faults in the zero page): {put:.0} ns"
     );
+
+    const DEEP: usize = 10_000;
+    let mut deep: Vec<FiberStack> = (0..DEEP).map(|_| pool.get().unwrap()).collect();
+    for stack in &deep {
+        // SAFETY: the lowest word and a probe page word of a stack we hold,
+        // as a fiber that went deep would leave them.
+        unsafe {
+            std::ptr::write_volatile(stack.bottom() as *mut u64, 1);
+            std::ptr::write_volatile((stack.top() - (16 << 10) - 8) as *mut u64, 1);
+        }
+    }
+    let put_deep = nanos_per(DEEP, || deep.drain(..).for_each(|s| pool.put(s)));
+    println!("put of a stack that went deep (probe + MADV_DONTNEED of 48 KiB): {put_deep:.0} ns");
 }
 
 fn current_alt_stack() -> libc::stack_t {
