@@ -83,19 +83,31 @@ pub(crate) unsafe fn install_guard(addr: usize, len: usize, force_mprotect: bool
     Err(err)
 }
 
-/// The error for `ENOMEM` from `mprotect`: the process has as many memory
-/// mappings as `vm.max_map_count` allows.
+/// The error for `ENOMEM` from `mprotect` (or from `mmap` when
+/// [`near_map_count_limit`]): the process has as many memory mappings as
+/// `vm.max_map_count` allows.
 pub(crate) fn map_count_error() -> io::Error {
     let limit = max_map_count().map_or_else(|| "unknown".to_string(), |n| n.to_string());
     io::Error::new(
         io::ErrorKind::OutOfMemory,
         format!(
-            "fibra: cannot add a fiber stack guard page: the process reached the kernel's limit on \
+            "fibra: cannot add a fiber stack or its guard page: the process reached the kernel's limit on \
              memory mappings (vm.max_map_count = {limit}). Fiber stacks guarded with mprotect (used when \
              the kernel lacks MADV_GUARD_INSTALL, Linux 6.13+) cost about two mappings each; raise \
              the limit with `sysctl vm.max_map_count=N`, or block fewer fibers at once"
         ),
     )
+}
+
+/// Whether the process has (nearly) as many mappings as `vm.max_map_count`
+/// allows, so that an `ENOMEM` from `mmap` means that limit. For error paths
+/// only: it reads `/proc/self/maps`.
+pub(crate) fn near_map_count_limit() -> bool {
+    let Some(limit) = max_map_count() else {
+        return false;
+    };
+    let maps = std::fs::read_to_string("/proc/self/maps").map_or(0, |maps| maps.lines().count());
+    maps as u64 + 8 >= limit
 }
 
 /// The current value of `vm.max_map_count`, if `/proc` can tell.

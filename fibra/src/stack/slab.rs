@@ -59,6 +59,9 @@ impl Slab {
         };
         if addr == libc::MAP_FAILED {
             let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::ENOMEM) && guard::near_map_count_limit() {
+                return Err(guard::map_count_error());
+            }
             return Err(io::Error::new(
                 err.kind(),
                 format!(

@@ -484,43 +484,87 @@ fn other_faults_are_passed_on_to_the_previous_handler() {
     }
 }
 
+/// Child: gets mprotect-guarded stacks until the map count runs out.
+fn exhaust_maps_with_stacks() -> (usize, std::io::Error) {
+    let mut pool = mprotect_pool();
+    let mut stacks = Vec::new();
+    let err = loop {
+        match pool.get() {
+            Ok(stack) => stacks.push(stack),
+            Err(err) => break err,
+        }
+    };
+    let count = stacks.len();
+    stacks.into_iter().for_each(|s| pool.put(s));
+    (count, err)
+}
+
+/// Child: splits an unrelated mapping until the map count runs out, then
+/// asks a fresh pool (whatever its guards) for a stack, so its slab's `mmap`
+/// is what fails.
+fn exhaust_maps_then_get_a_slab() -> (usize, std::io::Error) {
+    let page = page_size();
+    let pages = 2 * super::guard::max_map_count().unwrap() as usize;
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+    // SAFETY: a fresh mapping; splitting it with mprotect touches nothing else.
+    let (base, splits) = unsafe {
+        let base = libc::mmap(std::ptr::null_mut(), pages * page, libc::PROT_READ, flags, -1, 0);
+        assert_ne!(base, libc::MAP_FAILED);
+        let splits = (0..pages)
+            .step_by(2)
+            .take_while(|i| {
+                libc::mprotect(base.cast::<u8>().add(i * page).cast(), page, libc::PROT_NONE) == 0
+            })
+            .count();
+        (base, splits)
+    };
+    // mmap still succeeds once at the limit where mprotect fails (the kernel
+    // checks `>` there and `>=` here): take that last one too.
+    // SAFETY: a fresh one-page mapping.
+    let last = unsafe { libc::mmap(std::ptr::null_mut(), page, libc::PROT_NONE, flags, -1, 0) };
+    let err = default_pool().get().unwrap_err();
+    // SAFETY: unmapping the mappings made above, used by nothing else.
+    unsafe {
+        libc::munmap(base, pages * page);
+        if last != libc::MAP_FAILED {
+            libc::munmap(last, page);
+        }
+    }
+    (splits, err)
+}
+
 #[test]
-fn mprotect_guards_report_the_map_count_limit() {
-    const NAME: &str = "stack::tests::mprotect_guards_report_the_map_count_limit";
-    if child_scenario().is_some() {
+fn running_out_of_maps_is_reported_with_the_limit() {
+    const NAME: &str = "stack::tests::running_out_of_maps_is_reported_with_the_limit";
+    if let Some(scenario) = child_scenario() {
         // Exhausts this (child) process's memory maps, then frees them.
-        let mut pool = mprotect_pool();
-        let mut stacks = Vec::new();
-        let err = loop {
-            match pool.get() {
-                Ok(stack) => stacks.push(stack),
-                Err(err) => break err,
-            }
+        let (count, err) = match scenario.as_str() {
+            "guards" => exhaust_maps_with_stacks(),
+            _ => exhaust_maps_then_get_a_slab(),
         };
-        let count = stacks.len();
-        stacks.into_iter().for_each(|s| pool.put(s));
-        drop(pool);
         let limit = super::guard::max_map_count().unwrap();
-        assert!(count < limit as usize, "{count} stacks before the error");
+        assert!(count < limit as usize, "{count} before the error");
         assert_eq!(err.kind(), std::io::ErrorKind::OutOfMemory);
         assert!(
             err.to_string().contains(&format!("vm.max_map_count = {limit}")),
             "{err}"
         );
-        println!("child: error after {count} mprotect-guarded stacks: {err}");
+        println!("child {scenario}: error after {count}: {err}");
         return;
     }
-    let output = run_child(NAME, "exhaust");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "child failed: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        stdout.contains("child: error after"),
-        "the child ran the scenario: {stdout}"
-    );
+    for scenario in ["guards", "slab"] {
+        let output = run_child(NAME, scenario);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "child {scenario} failed: {stdout}{stderr}"
+        );
+        assert!(
+            stdout.contains(&format!("child {scenario}: error after")),
+            "{stdout}"
+        );
+    }
 }
 
 /// Resident and page-table memory of this process, in bytes.
