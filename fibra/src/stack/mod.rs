@@ -26,14 +26,22 @@
 //! ```
 //!
 //! Ownership rules:
-//! - a pool belongs to one worker; it is `Send` (it may be built on another
-//!   thread and moved in) but not `Sync`, and its `get`/`put` never lock;
-//! - a `FiberStack` goes back to the pool it came from (`put` asserts it);
+//! - a pool belongs to one worker: every change goes through `&mut self`, and
+//!   `get`/`put` never lock. It is plain data (`Send`), so it may be built on
+//!   another thread and moved in;
+//! - a `FiberStack` goes back to the pool it came from (`put` asserts it), on
+//!   that pool's worker; a started fiber never migrates anyway;
 //! - a pool dropped with no stack out unmaps its slabs; one dropped with
 //!   stacks still out leaks all its slabs (address space, plus pages the
-//!   fibers touched), so a stack never outlives its memory. Finish or drop
-//!   every fiber before dropping the worker's pool.
-//!
+//!   fibers touched), so a stack never outlives its memory. At shutdown,
+//!   finish or `force_unwind` every fiber and `put` its stack back before the
+//!   worker drops its pool;
+//! - every thread that runs fibers calls
+//!   `install_overflow_handler_for_current_thread` first. The handler is
+//!   process-wide (installed once); the per-thread part is the alternate
+//!   signal stack it runs on. Without the handler an overflow is a bare
+//!   SIGSEGV: std's handler only reports faults in a thread's own guard page.
+
 //! Costs measured on the 2-vCPU development machine (Linux 6.18, shared with
 //! other jobs, so ranges over runs), with
 //! `cargo test --release -p fibra --lib stack::tests::measure_costs -- --ignored --nocapture`:
