@@ -41,7 +41,7 @@
 //!   process-wide (installed once); the per-thread part is the alternate
 //!   signal stack it runs on. Without the handler an overflow is a bare
 //!   SIGSEGV: std's handler only reports faults in a thread's own guard page.
-
+//!
 //! Costs measured on the 2-vCPU development machine (Linux 6.18, shared with
 //! other jobs, so ranges over runs), with
 //! `cargo test --release -p fibra --lib stack::tests::measure_costs -- --ignored --nocapture`:

@@ -4,6 +4,7 @@
 
 use super::guard::madvise_guards_supported;
 use super::registry::REGISTRY;
+use super::size::page_size;
 use super::*;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use std::hint::black_box;
@@ -57,8 +58,6 @@ fn is_resident(page_addr: usize) -> bool {
     assert_eq!(ret, 0, "mincore: {}", std::io::Error::last_os_error());
     residency & 1 == 1
 }
-
-use super::size::page_size;
 
 /// Runs `test` (a full test path) alone in a child copy of this test binary
 /// with [`CHILD_ENV`] set to `scenario`.
