@@ -49,6 +49,11 @@ mod park;
 mod queue;
 #[cfg(not(loom))]
 mod runtime;
+// Fiber stacks; not wired into the scheduler yet, hence `dead_code` allowed
+// until the fiber layer uses them.
+#[cfg(all(not(loom), target_os = "linux"))]
+#[allow(dead_code, unused_imports)]
+mod stack;
 #[cfg(not(loom))]
 mod task;
 #[cfg(loom)]

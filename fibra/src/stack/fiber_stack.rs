@@ -1,0 +1,75 @@
+//! `FiberStack`: one stack handed out by a [`StackPool`](super::StackPool).
+//!
+//! It is a plain description of an address range (no pointer, no `Drop`):
+//! `[limit, base)`, whose lowest `guard` bytes are the guard region and the
+//! rest the usable stack. Holding the value is holding the exclusive right to
+//! run code on that range.
+//!
+//! Invariant: the range stays mapped, with its guard installed, for as long as
+//! the value exists: its pool never unmaps a slab while any of its stacks is
+//! out (see the pool's ownership rule).
+
+use corosensei::stack::{Stack, StackPointer};
+
+/// A fiber stack from a [`StackPool`](super::StackPool); give it back with
+/// [`StackPool::put`](super::StackPool::put).
+///
+/// Dropping it instead leaks its slot: the pool still counts it as out, so
+/// the slab it lives in stays mapped for the rest of the process.
+#[derive(Debug)]
+pub(crate) struct FiberStack {
+    /// The highest address (exclusive); stacks grow down from here.
+    top: StackPointer,
+    /// Usable bytes below `top`.
+    size: usize,
+    /// Guard bytes below the usable part.
+    guard: usize,
+    /// The pool this stack must go back to.
+    pool_id: u64,
+}
+
+impl FiberStack {
+    pub(super) fn new(top: usize, size: usize, guard: usize, pool_id: u64) -> FiberStack {
+        let top = StackPointer::new(top).expect("a mapped stack does not end at address 0");
+        FiberStack {
+            top,
+            size,
+            guard,
+            pool_id,
+        }
+    }
+
+    /// Usable bytes (excluding the guard).
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The lowest usable address; just below it is the guard.
+    pub(crate) fn bottom(&self) -> usize {
+        self.top.get() - self.size
+    }
+
+    pub(super) fn top(&self) -> usize {
+        self.top.get()
+    }
+
+    pub(super) fn pool_id(&self) -> u64 {
+        self.pool_id
+    }
+}
+
+// SAFETY: `base()` and `limit()` describe a range that stays mapped while
+// `self` exists (module invariant), is page aligned (so aligned to
+// `STACK_ALIGNMENT`), has `size >= MIN_STACK_SIZE` (16 KiB > corosensei's
+// 4 KiB minimum) usable bytes, and ends below in a guard page that faults.
+unsafe impl Stack for FiberStack {
+    #[inline]
+    fn base(&self) -> StackPointer {
+        self.top
+    }
+
+    #[inline]
+    fn limit(&self) -> StackPointer {
+        StackPointer::new(self.top.get() - self.size - self.guard).expect("stack limit above address 0")
+    }
+}
