@@ -49,11 +49,10 @@ mod park;
 mod queue;
 #[cfg(not(loom))]
 mod runtime;
-// Fiber stacks; not wired into the scheduler yet, hence `dead_code` allowed
-// until the fiber layer uses them.
-#[cfg(all(not(loom), target_os = "linux"))]
-#[allow(dead_code, unused_imports)]
+#[cfg(not(loom))]
 mod stack;
+#[cfg(not(loom))]
+pub mod sync;
 #[cfg(not(loom))]
 mod task;
 #[cfg(loom)]

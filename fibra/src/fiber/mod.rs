@@ -33,13 +33,12 @@ pub(crate) use running::*;
 #[cfg(not(loom))]
 mod running {
     use super::parker::{Delivery, FiberParker};
-    use corosensei::stack::DefaultStack;
     use corosensei::{Coroutine, CoroutineResult, Yielder};
     use std::cell::Cell;
     use std::ptr;
 
-    /// The stack a fiber runs on.
-    pub(crate) type FiberStack = DefaultStack;
+    /// The stack a fiber runs on (pooled per worker, see `stack`).
+    pub(crate) use crate::stack::FiberStack;
 
     /// What a suspending fiber asks of its worker's dispatcher.
     pub(crate) enum Request {
@@ -81,8 +80,8 @@ mod running {
             body: impl FnOnce() + 'static,
         ) -> Box<Fiber> {
             use corosensei::stack::Stack;
-            let stack_limit = stack.limit().get();
-            let stack_size = stack.base().get() - stack_limit;
+            let stack_size = stack.size();
+            let stack_limit = stack.base().get() - stack_size;
             let info = Box::new(Info {
                 yielder: Cell::new(ptr::null()),
                 parker: FiberParker::take_unused(),

@@ -35,14 +35,7 @@ pub const DEFAULT_WORKER_STACK_SIZE: usize = 2 << 20;
 const MIN_WORKER_STACK_SIZE: usize = 64 << 10;
 const MAX_WORKER_STACK_SIZE: usize = 1 << 30;
 
-/// Default size of a fiber stack, the stack tasks run on: 64 KiB of address
-/// space, of which the kernel commits only the pages actually touched (one
-/// or two for most tasks).
-pub const DEFAULT_STACK_SIZE: usize = 64 << 10;
-/// The smallest fiber stack [`Builder::stack_size`] accepts.
-pub const MIN_STACK_SIZE: usize = 16 << 10;
-/// The largest fiber stack [`Builder::stack_size`] accepts.
-pub const MAX_STACK_SIZE: usize = 1 << 30;
+pub use crate::stack::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};
 
 impl Default for Builder {
     fn default() -> Builder {
@@ -124,26 +117,13 @@ impl Builder {
                 MAX_WORKER_STACK_SIZE >> 20
             )));
         }
-        let stack_size = validate_stack_size(self.stack_size)?;
+        let stack_size = crate::stack::validate_stack_size(self.stack_size)?;
         Runtime::start(workers, &self.thread_name, self.worker_stack_size, stack_size)
     }
 }
 
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)
-}
-
-/// Checks a fiber stack size and rounds it up to whole pages.
-fn validate_stack_size(bytes: usize) -> io::Result<usize> {
-    if !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&bytes) {
-        return Err(invalid(format!(
-            "fibra: Builder::stack_size: {bytes} bytes is outside the supported {} KiB to {} MiB",
-            MIN_STACK_SIZE >> 10,
-            MAX_STACK_SIZE >> 20
-        )));
-    }
-    const PAGE: usize = 4096;
-    Ok(bytes.div_ceil(PAGE) * PAGE)
 }
 
 fn validate_worker_count(count: usize, source: &str) -> io::Result<usize> {
@@ -214,15 +194,12 @@ mod tests {
     }
 
     #[test]
-    fn fiber_stack_sizes_are_checked_and_rounded() {
-        for bytes in [0, 1024, (16 << 10) - 1, (1 << 30) + 1] {
-            let err = validate_stack_size(bytes).unwrap_err();
+    fn fiber_stack_sizes_are_checked() {
+        for bytes in [0, 1024, MIN_STACK_SIZE - 1, MAX_STACK_SIZE + 1] {
+            let err = Builder::new().workers(1).stack_size(bytes).build().unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
             assert!(err.to_string().contains("Builder::stack_size"), "{err}");
         }
-        assert_eq!(validate_stack_size(16 << 10).unwrap(), 16 << 10);
-        assert_eq!(validate_stack_size((64 << 10) + 1).unwrap(), (64 << 10) + 4096);
-        assert!(Builder::new().workers(1).stack_size(1).build().is_err());
     }
 
     #[test]

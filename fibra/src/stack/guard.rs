@@ -39,6 +39,7 @@ static MADVISE_GUARD_SUPPORT: AtomicU8 = AtomicU8::new(SUPPORT_UNKNOWN);
 
 /// Whether this kernel accepts `MADV_GUARD_INSTALL`; `None` until a guard
 /// has been installed without `force_mprotect`.
+#[cfg_attr(not(test), allow(dead_code))] // tests report which guard kind ran
 pub(crate) fn madvise_guards_supported() -> Option<bool> {
     match MADVISE_GUARD_SUPPORT.load(Ordering::Relaxed) {
         SUPPORT_YES => Some(true),

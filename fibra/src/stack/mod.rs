@@ -76,4 +76,5 @@ mod tests;
 pub(crate) use fiber_stack::FiberStack;
 pub(crate) use overflow::install_overflow_handler_for_current_thread;
 pub(crate) use pool::{StackPool, StackPoolConfig};
-pub(crate) use size::{validate_stack_size, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};
+pub(crate) use size::validate_stack_size;
+pub use size::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};

@@ -7,18 +7,19 @@
 use std::io;
 use std::sync::OnceLock;
 
-/// Default usable size of a fiber stack: 64 KiB of address space, of which
-/// the kernel commits only the pages a fiber actually touches.
-pub(crate) const DEFAULT_STACK_SIZE: usize = 64 << 10;
+/// Default size of a task's stack ([`Builder::stack_size`](crate::Builder::stack_size)):
+/// 64 KiB of address space, of which the kernel commits only the pages a
+/// task actually touches (one or two for most tasks).
+pub const DEFAULT_STACK_SIZE: usize = 64 << 10;
 
-/// Smallest accepted fiber stack: below this even formatting a panic message
+/// Smallest accepted task stack: below this even formatting a panic message
 /// overflows.
-pub(crate) const MIN_STACK_SIZE: usize = 16 << 10;
+pub const MIN_STACK_SIZE: usize = 16 << 10;
 
-/// Largest accepted fiber stack. A fiber needing more is almost certainly a
+/// Largest accepted task stack. A task needing more is almost certainly a
 /// unit mistake (bytes given as KiB), and a pool of them would reserve
 /// terabytes of address space.
-pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
+pub const MAX_STACK_SIZE: usize = 1 << 30;
 
 /// The system page size, asked for once.
 pub(crate) fn page_size() -> usize {

@@ -14,10 +14,11 @@
 //!   fibers. At most [`MAX_SPARE_FIBERS`] are kept; finished fibers' stacks
 //!   are pooled.
 //!
-//! A task about to park first makes sure a fiber can carry on the loop
-//! ([`FiberPool::reserve`]), so that running out of stacks fails that one
-//! blocking call (a panic in its task, naming the cause) instead of the
-//! dispatcher.
+//! Stacks come from the worker's [`StackPool`] (see `stack`). A task about
+//! to park first makes sure a fiber can carry on the loop
+//! ([`FiberPool::reserve`]), so that running out of stacks (or of
+//! `vm.max_map_count`) fails that one blocking call (a panic in its task,
+//! naming the cause) instead of the dispatcher.
 //!
 //! The loop of a fiber returns when it is asked to retire (a spare beyond
 //! the limit) or when the runtime is closed and no fiber of this worker is
@@ -26,40 +27,59 @@
 use super::WorkerContext;
 use crate::fiber::parker::{Commit, Delivery, FiberParker};
 use crate::fiber::{Fiber, FiberStack, Request};
+use crate::stack::{StackPool, StackPoolConfig};
 use std::io;
 
 /// Spare fibers a worker keeps; more are finished and their stacks pooled.
 const MAX_SPARE_FIBERS: usize = 16;
-/// Free stacks a worker keeps for new fibers.
-const MAX_POOLED_STACKS: usize = 64;
 
-/// A worker's fibers that are not running, parked or queued.
-#[derive(Default)]
+/// A worker's fibers that are not running, parked or queued, and its stacks.
 pub(crate) struct FiberPool {
     // Boxed: a fiber's address is bound into its parker, so it never moves.
     #[allow(clippy::vec_box)]
     spares: Vec<Box<Fiber>>,
-    stacks: Vec<FiberStack>,
+    /// A stack set aside by `reserve` for the next new fiber.
+    reserved: Option<FiberStack>,
+    stacks: StackPool,
 }
 
 impl FiberPool {
-    /// Makes sure a fiber (a spare or a stack for a new one) is ready to
+    pub(crate) fn new(stack_size: usize) -> FiberPool {
+        let config = StackPoolConfig {
+            stack_size,
+            ..StackPoolConfig::default()
+        };
+        FiberPool {
+            spares: Vec::new(),
+            reserved: None,
+            stacks: StackPool::new(config).expect("Builder validated the stack size"),
+        }
+    }
+
+    /// Makes sure a fiber (a spare, or a stack for a new one) is ready to
     /// carry on the loop when the running one parks.
-    pub(crate) fn reserve(&mut self, stack_size: usize) -> io::Result<()> {
-        if self.spares.is_empty() && self.stacks.is_empty() {
-            self.stacks.push(new_stack(stack_size)?);
+    pub(crate) fn reserve(&mut self) -> io::Result<()> {
+        if self.spares.is_empty() && self.reserved.is_none() {
+            self.reserved = Some(self.stacks.get()?);
         }
         Ok(())
     }
+
+    fn take_stack(&mut self) -> io::Result<FiberStack> {
+        match self.reserved.take() {
+            Some(stack) => Ok(stack),
+            None => self.stacks.get(),
+        }
+    }
 }
 
-fn new_stack(stack_size: usize) -> io::Result<FiberStack> {
-    FiberStack::new(stack_size).map_err(|error| {
-        io::Error::new(
-            error.kind(),
-            format!("fibra: could not allocate a fiber stack of {stack_size} bytes: {error}"),
-        )
-    })
+impl Drop for FiberPool {
+    fn drop(&mut self) {
+        debug_assert!(self.spares.is_empty(), "spares are retired before the pool goes");
+        if let Some(stack) = self.reserved.take() {
+            self.stacks.put(stack);
+        }
+    }
 }
 
 /// Runs the worker loop on fibers until the runtime shuts down.
@@ -121,12 +141,9 @@ impl WorkerContext {
         if let Some(spare) = pool.spares.pop() {
             return spare;
         }
-        let stack = match pool.stacks.pop() {
-            Some(stack) => stack,
-            // Only for the first fiber: later ones were reserved by the task
-            // that parked (`FiberPool::reserve`).
-            None => new_stack(self.shared.fiber_stack_size).unwrap_or_else(|error| panic!("{error}")),
-        };
+        // Fails only for the first fiber: later ones were reserved by the
+        // task that parked (`FiberPool::reserve`).
+        let stack = pool.take_stack().unwrap_or_else(|error| panic!("{error}"));
         drop(pool);
         let cx: *const WorkerContext = self;
         let delivery = Delivery {
@@ -172,9 +189,6 @@ impl WorkerContext {
 
     fn recycle(&self, fiber: Box<Fiber>) {
         let stack = fiber.into_stack();
-        let mut pool = self.fiber_pool.borrow_mut();
-        if pool.stacks.len() < MAX_POOLED_STACKS {
-            pool.stacks.push(stack);
-        }
+        self.fiber_pool.borrow_mut().stacks.put(stack);
     }
 }

@@ -126,10 +126,14 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
         parked_fibers: Cell::new(0),
         retiring: Cell::new(false),
         #[cfg(not(miri))]
-        fiber_pool: RefCell::new(dispatch::FiberPool::default()),
+        fiber_pool: RefCell::new(dispatch::FiberPool::new(shared.fiber_stack_size)),
     });
     CURRENT.with(|current| current.set(&*cx));
     if FIBERS {
+        // Without it a fiber stack overflow is a bare SIGSEGV instead of a
+        // message; fibers still work, so a failure here is not fatal.
+        #[cfg(not(miri))]
+        let _ = crate::stack::install_overflow_handler_for_current_thread();
         #[cfg(not(miri))]
         dispatch::run_on_fibers(&cx);
     } else {

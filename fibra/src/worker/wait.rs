@@ -79,7 +79,7 @@ pub(crate) fn reserve_loop_fiber() {
     #[cfg(not(miri))]
     with_current(|cx| {
         let cx = cx.expect("fibers run only on workers");
-        let reserved = cx.fiber_pool.borrow_mut().reserve(cx.shared.fiber_stack_size);
+        let reserved = cx.fiber_pool.borrow_mut().reserve();
         if let Err(error) = reserved {
             panic!("{error}");
         }

@@ -1,0 +1,149 @@
+//! Tasks that block: a waiting task parks its fiber and its worker runs
+//! other tasks; a started task never changes OS thread; 100,000 tasks can be
+//! blocked at once and each resumes exactly once; a fiber stack overflow is
+//! reported by name.
+
+mod common;
+
+use common::with_hang_guard;
+use fibra::sync::WaitGroup;
+use fibra::Runtime;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+fn thread_id() -> std::thread::ThreadId {
+    std::thread::current().id()
+}
+
+#[test]
+fn one_worker_runs_other_tasks_while_one_waits() {
+    with_hang_guard("one worker", || {
+        // With a single worker, the waiting task must park for the task it
+        // waits for to run at all.
+        let rt = Runtime::builder().workers(1).build().unwrap();
+        let gate = WaitGroup::new();
+        gate.add(1);
+        let opened = {
+            let gate = gate.clone();
+            rt.spawn(move || {
+                gate.wait();
+                "through"
+            })
+        };
+        let opener = rt.spawn(move || gate.done());
+        opener.join().unwrap();
+        assert_eq!(opened.join().unwrap(), "through");
+    });
+}
+
+#[test]
+fn a_started_task_stays_on_its_thread_across_blocking_calls() {
+    with_hang_guard("same thread", || {
+        let rt = Runtime::builder().workers(4).build().unwrap();
+        let moved = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let moved = moved.clone();
+                rt.spawn(move || {
+                    let mut check = |before| {
+                        if thread_id() != before {
+                            moved.fetch_add(1, Ordering::Relaxed);
+                        }
+                    };
+                    for round in 0..20u64 {
+                        let before = thread_id();
+                        // JoinHandle::join of a task that is busy elsewhere.
+                        let other = fibra::spawn(move || (0..(i * 100 + round)).sum::<u64>());
+                        other.join().unwrap();
+                        check(before);
+                        let before = thread_id();
+                        fibra::yield_now();
+                        check(before);
+                        let before = thread_id();
+                        let wg = WaitGroup::new();
+                        wg.add(1);
+                        let done = wg.clone();
+                        fibra::spawn(move || done.done());
+                        wg.wait();
+                        check(before);
+                    }
+                })
+            })
+            .collect();
+        tasks.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(moved.load(Ordering::Relaxed), 0, "a started task changed thread");
+    });
+}
+
+#[test]
+fn a_hundred_thousand_blocked_tasks_each_resume_once() {
+    with_hang_guard("100k blocked", || {
+        const TASKS: usize = 100_000;
+        let rt = Runtime::builder().workers(2).build().unwrap();
+        let gate = WaitGroup::new();
+        gate.add(1);
+        let blocked = WaitGroup::new();
+        let finished = WaitGroup::new();
+        let resumed = Arc::new(AtomicUsize::new(0));
+        for _ in 0..TASKS {
+            blocked.add(1);
+            finished.add(1);
+            let (gate, blocked, finished, resumed) =
+                (gate.clone(), blocked.clone(), finished.clone(), resumed.clone());
+            rt.spawn(move || {
+                blocked.done();
+                gate.wait();
+                resumed.fetch_add(1, Ordering::Relaxed);
+                finished.done();
+            });
+        }
+        blocked.wait(); // every task is inside gate.wait() or about to be
+        assert_eq!(resumed.load(Ordering::Relaxed), 0, "nobody passes a closed gate");
+        gate.done();
+        finished.wait();
+        assert_eq!(resumed.load(Ordering::Relaxed), TASKS);
+    });
+}
+
+#[test]
+fn a_deep_chain_of_joins_parks_instead_of_overflowing() {
+    with_hang_guard("deep chain", || {
+        fn chain(depth: u32) -> u32 {
+            if depth == 0 {
+                return 0;
+            }
+            fibra::spawn(move || chain(depth - 1)).join().unwrap() + 1
+        }
+        let rt = Runtime::builder().workers(2).build().unwrap();
+        assert_eq!(rt.block_on(|| chain(20_000)), 20_000);
+    });
+}
+
+/// Child process: a task recurses without bound on its 64 KiB fiber stack.
+#[test]
+fn overflow_child() {
+    if std::env::var_os("FIBRA_OVERFLOW_CHILD").is_none() {
+        return;
+    }
+    fn recurse(depth: u64) -> u64 {
+        let frame = [depth; 64];
+        std::hint::black_box(&frame);
+        recurse(depth + 1) + frame[3]
+    }
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    let _ = rt.spawn(|| recurse(0)).join();
+    unreachable!("the overflow aborts the process");
+}
+
+#[test]
+fn a_fiber_stack_overflow_is_reported_by_name() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "overflow_child", "--nocapture", "--test-threads=1"])
+        .env("FIBRA_OVERFLOW_CHILD", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the child must die: {stderr}");
+    assert!(stderr.contains("fiber stack overflow"), "stderr: {stderr}");
+}
