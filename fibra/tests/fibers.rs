@@ -46,7 +46,7 @@ fn a_started_task_stays_on_its_thread_across_blocking_calls() {
             .map(|i| {
                 let moved = moved.clone();
                 rt.spawn(move || {
-                    let mut check = |before| {
+                    let check = |before| {
                         if thread_id() != before {
                             moved.fetch_add(1, Ordering::Relaxed);
                         }
@@ -126,6 +126,7 @@ fn overflow_child() {
     if std::env::var_os("FIBRA_OVERFLOW_CHILD").is_none() {
         return;
     }
+    #[allow(unconditional_recursion)] // it is meant to overflow
     fn recurse(depth: u64) -> u64 {
         let frame = [depth; 64];
         std::hint::black_box(&frame);
