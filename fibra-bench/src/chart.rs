@@ -162,7 +162,7 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(svg.contains("spawn-burst inside, n=10"), "{svg}");
         assert!(!svg.contains("ping-pong"), "pending rows have no bars");
-        assert!(svg.contains(">fibra<") && svg.contains(">go<"), "legend");
+        assert!(svg.contains("\nfibra\n") && svg.contains("\ngo\n"), "legend");
         assert!(svg.matches("<rect").count() >= 4, "bars");
     }
 }

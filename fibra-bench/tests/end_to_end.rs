@@ -14,13 +14,24 @@ fn tiny_run_measures_every_fibra_workload() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["runtimes"][0], "fibra");
     assert_eq!(doc["versions"]["go"], "not found");
     let rows = doc["rows"].as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["workload"].as_str().unwrap()).collect();
-    for name in ["spawn_inside", "spawn_outside", "chained", "fib_join", "fib_spawn", "skynet_spawn"] {
+    for name in [
+        "spawn_inside",
+        "spawn_outside",
+        "chained",
+        "fib_join",
+        "fib_spawn",
+        "skynet_spawn",
+    ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
     for name in ["skynet_fork_join", "idle", "memory", "ping_pong", "yield_many"] {
@@ -43,12 +54,24 @@ fn tiny_run_measures_every_fibra_workload() {
 #[test]
 fn child_mode_prints_one_checked_line() {
     let output = Command::new(env!("CARGO_BIN_EXE_fibra-bench"))
-        .args(["--child", "fibra", "--workload", "skynet_spawn", "--n", "100", "--workers", "2"])
+        .args([
+            "--child",
+            "fibra",
+            "--workload",
+            "skynet_spawn",
+            "--n",
+            "100",
+            "--workers",
+            "2",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.starts_with("result workload=skynet_spawn n=100 check=4950 ns="), "{stdout}");
+    assert!(
+        stdout.starts_with("result workload=skynet_spawn n=100 check=4950 ns="),
+        "{stdout}"
+    );
     assert_eq!(stdout.lines().count(), 1);
 }
 

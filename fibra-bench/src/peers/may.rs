@@ -15,7 +15,10 @@
 use super::{Gate, Tally};
 use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT};
 use ::may::coroutine::JoinHandle;
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
+
+/// The worker count may's scheduler was configured with in this process.
+static WORKERS: OnceLock<usize> = OnceLock::new();
 
 /// may's scheduler, configured for `workers` threads.
 pub struct MayPeer {
@@ -23,10 +26,13 @@ pub struct MayPeer {
 }
 
 impl MayPeer {
-    /// Sets may's worker count (effective only before its first spawn in
-    /// this process).
+    /// Sets may's worker count; the first call in a process decides it, and
+    /// later peers use that count whatever they ask for.
     pub fn new(workers: usize) -> MayPeer {
-        ::may::config().set_workers(workers);
+        let workers = *WORKERS.get_or_init(|| {
+            ::may::config().set_workers(workers);
+            workers
+        });
         MayPeer { workers }
     }
 }
