@@ -64,7 +64,7 @@ impl Options {
         };
         suite
             .into_iter()
-            .filter(|w| self.only.as_ref().is_none_or(|only| only.contains(&w.kind)))
+            .filter(|w| self.only.as_ref().map_or(true, |only| only.contains(&w.kind)))
             .collect()
     }
 

@@ -108,7 +108,9 @@ fn run_child(contender: &Contender, workload: Workload, settings: ChildSettings)
     let mut command = match &contender.launch {
         Launch::Child(exe, name) => {
             let mut c = Command::new(exe);
-            c.args(["--child", name]);
+            // A backtrace needs memory that a child out of memory or
+            // mappings may not get (may's stack exhaustion then hangs).
+            c.args(["--child", name]).env("RUST_BACKTRACE", "0");
             c
         }
         Launch::Program(program) => Command::new(program),
@@ -177,14 +179,14 @@ fn run_with_timeout(mut command: Command, timeout: Duration) -> Result<Finished,
     ))
 }
 
-/// A short reason for a failed child: a panic's message, or the last line
+/// A short reason for a failed child: the last panic's message, or the last line
 /// of its stderr, and how it exited.
 pub fn failure_reason(status: &std::process::ExitStatus, stderr: &str) -> String {
     use std::os::unix::process::ExitStatusExt;
     let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let panic_message = lines
         .iter()
-        .position(|l| l.contains("panicked at"))
+        .rposition(|l| l.contains("panicked at"))
         .and_then(|i| lines.get(i + 1));
     let last = lines.iter().rev().find(|l| !l.starts_with("note:"));
     let how = match (status.code(), status.signal()) {

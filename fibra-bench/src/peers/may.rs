@@ -15,6 +15,7 @@
 use super::{Gate, Tally};
 use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT};
 use ::may::coroutine::JoinHandle;
+use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Arc, OnceLock};
 
 /// The worker count may's scheduler was configured with in this process.
@@ -40,14 +41,25 @@ impl MayPeer {
 /// Spawns a coroutine running `f`.
 fn go<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
     let builder = ::may::coroutine::Builder::new();
-    // SAFETY: may's spawn is unsafe because a coroutine that reads a
-    // thread-local across a suspension point may read another thread's
-    // copy after moving, and because a coroutine that overflows its
-    // stack crashes. The closures of this file suspend only in may's own
-    // `JoinHandle::join`, hold no thread-local across it, and recurse at
-    // most `FIB_CUTOFF` levels deep (a few KiB of the 32 KiB stack).
-    let spawned = unsafe { builder.spawn(f) };
-    spawned.unwrap_or_else(|e| panic!("may: cannot spawn a coroutine: {e} ({})", map_limit()))
+    let spawn = AssertUnwindSafe(|| {
+        // SAFETY: may's spawn is unsafe because a coroutine that reads a
+        // thread-local across a suspension point may read another thread's
+        // copy after moving, and because a coroutine that overflows its
+        // stack crashes. The closures of this file suspend only in may's own
+        // `JoinHandle::join`, hold no thread-local across it, and recurse at
+        // most `FIB_CUTOFF` levels deep (a few KiB of the 32 KiB stack).
+        unsafe { builder.spawn(f) }
+    });
+    // may (its `generator` crate) panics instead of returning an error when
+    // it cannot map a stack: name the limit that is usually the cause.
+    match std::panic::catch_unwind(spawn) {
+        Ok(Ok(handle)) => handle,
+        Ok(Err(e)) => panic!("may: cannot spawn a coroutine: {e} ({})", map_limit()),
+        Err(_) => panic!(
+            "may: cannot map a coroutine stack ({}, see docs/BENCHMARKS.md)",
+            map_limit()
+        ),
+    }
 }
 
 /// The kernel's memory-mapping limit, which bounds live coroutines.
