@@ -69,14 +69,25 @@ fn map_limit() -> String {
 }
 
 fn join_all(handles: Vec<JoinHandle<u64>>) -> u64 {
-    handles.into_iter().map(|h| h.join().unwrap()).sum()
+    handles.into_iter().map(joined).sum()
+}
+
+/// The coroutine's result; if it panicked, panics with its message (so a
+/// failed spawn deep in a tree reaches the report with its reason).
+fn joined<T>(handle: JoinHandle<T>) -> T {
+    handle.join().unwrap_or_else(|payload| {
+        let text = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a coroutine panicked".to_string());
+        panic!("{text}")
+    })
 }
 
 impl Peer for MayPeer {
     fn spawn_burst_inside(&self, n: u64) -> u64 {
-        go(move || join_all((0..n).map(|i| go(move || i)).collect()))
-            .join()
-            .unwrap()
+        joined(go(move || join_all((0..n).map(|i| go(move || i)).collect())))
     }
 
     fn spawn_burst_outside(&self, n: u64) -> Option<u64> {
@@ -84,11 +95,11 @@ impl Peer for MayPeer {
     }
 
     fn fib_spawn(&self, n: u64) -> Option<u64> {
-        Some(go(move || fib_spawn(n)).join().unwrap())
+        Some(joined(go(move || fib_spawn(n))))
     }
 
     fn skynet_spawn(&self, leaves: u64) -> Option<u64> {
-        Some(go(move || skynet(0, leaves)).join().unwrap())
+        Some(joined(go(move || skynet(0, leaves))))
     }
 
     fn chained(&self, n: u64) -> Option<u64> {
@@ -142,5 +153,5 @@ fn fib_spawn(n: u64) -> u64 {
     }
     let first = go(move || fib_spawn(n - 1));
     let second = fib_spawn(n - 2);
-    first.join().unwrap() + second
+    joined(first) + second
 }
