@@ -230,6 +230,46 @@ mod tests {
         }
     }
 
+    /// Two fake runtimes (shell scripts) that log their turn and report a
+    /// fixed result: the runs alternate, and every sample is kept.
+    #[test]
+    fn runtimes_take_turns_per_repetition() {
+        let dir = std::env::temp_dir().join(format!("fibra-bench-runner-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        let contenders: Vec<Contender> = ["a", "b"]
+            .iter()
+            .map(|name| {
+                let script = dir.join(name);
+                let body = format!(
+                    "#!/bin/sh\necho {name} >> '{}'\necho 'result workload=chained n=10 check=10 ns=50'\n",
+                    log.display()
+                );
+                std::fs::write(&script, body).unwrap();
+                let _ = Command::new("chmod").arg("+x").arg(&script).status();
+                Contender {
+                    name: name.to_string(),
+                    launch: Launch::Program(script),
+                }
+            })
+            .collect();
+        let rows = measure(
+            Workload::new(crate::workloads::Kind::Chained, 10),
+            &contenders,
+            3,
+            settings(),
+        );
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "a\nb\na\nb\na\nb\n");
+        let expected = Stats {
+            median: 5.0,
+            min: 5.0,
+            max: 5.0,
+            count: 3,
+        };
+        assert_eq!(rows[0].cells, [Cell::Value(expected), Cell::Value(expected)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn missing_pending_and_failing_contenders_get_marked_cells() {
         let contenders = [
