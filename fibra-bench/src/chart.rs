@@ -19,7 +19,9 @@ const COLORS: [RGBColor; 6] = [
 /// Pixels per workload block.
 const BLOCK_PX: u32 = 26;
 /// Fraction of a block above its bars, where the workload's label goes.
-const LABEL_SHARE: f64 = 0.3;
+const LABEL_SHARE: f64 = 0.25;
+/// Fraction of a block below its bars, left empty.
+const GAP_SHARE: f64 = 0.08;
 
 /// One chart entry: a workload's label and each runtime's ns per task.
 struct Group {
@@ -95,9 +97,10 @@ fn draw(
         .disable_y_mesh()
         .disable_y_axis()
         .x_desc("ns per task (log scale)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .draw()
         .map_err(text)?;
-    let bar = (1.0 - LABEL_SHARE) / table.peers.len() as f64;
+    let bar = (1.0 - LABEL_SHARE - GAP_SHARE) / table.peers.len() as f64;
     // Block i spans [n - i - 1, n - i): the label at its top, bars below.
     for (i, group) in groups.iter().enumerate() {
         let top = n - i as f64;
