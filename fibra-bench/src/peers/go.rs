@@ -2,7 +2,7 @@
 //! only, so offline) next to the harness binary, and reports its version.
 //!
 //! The toolchain is, in order: the `GO` environment variable (a path to a
-//! `go` binary), `go` on `PATH`, or the path that `scripts/install-go.sh`
+//! `go` binary; if set, it must exist), `go` on `PATH`, or the path that `scripts/install-go.sh`
 //! recorded in `target/go-path`. Builds run with `GOTOOLCHAIN=local`
 //! (never download a toolchain), `GOPROXY=off` (never fetch a module),
 //! `GOFLAGS=` and a `GOCACHE` beside the built program.
@@ -26,8 +26,13 @@ fn source_dir() -> PathBuf {
 
 /// The `go` binary to use, or why there is none.
 pub fn find_toolchain() -> Result<PathBuf, String> {
+    const HOW: &str = "set GO, put go on PATH, or run scripts/install-go.sh";
     if let Some(go) = std::env::var_os("GO").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(go));
+        let go = PathBuf::from(go);
+        return match go.is_file() {
+            true => Ok(go),
+            false => Err(format!("GO={} is not a file ({HOW})", go.display())),
+        };
     }
     let on_path = std::env::var_os("PATH")
         .map(|paths| {
@@ -42,7 +47,7 @@ pub fn find_toolchain() -> Result<PathBuf, String> {
     let recorded = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/go-path");
     match std::fs::read_to_string(&recorded) {
         Ok(path) if Path::new(path.trim()).is_file() => Ok(PathBuf::from(path.trim())),
-        _ => Err("no Go toolchain (set GO, put go on PATH, or run scripts/install-go.sh)".to_string()),
+        _ => Err(format!("no Go toolchain ({HOW})")),
     }
 }
 
@@ -86,10 +91,15 @@ fn go_command(go: &Path, out_dir: &Path) -> Command {
 mod tests {
     use super::*;
 
-    /// Builds and runs the Go program when a toolchain is present; without
-    /// one, checks only that the reason says how to get one.
+    /// Builds the Go program when a toolchain is present and runs every
+    /// workload on it at tiny sizes, through the harness's own parser (so
+    /// every check value is verified); without Go, checks only that the
+    /// reason says how to get one.
     #[test]
-    fn builds_and_runs_when_go_is_present() {
+    fn go_program_gets_every_workload_right() {
+        use crate::metric::Metric;
+        use crate::protocol::{parse_output, Report};
+        use crate::workloads::{Kind, Workload};
         if let Err(reason) = find_toolchain() {
             assert!(reason.contains("install-go.sh"), "{reason}");
             eprintln!("skipped: {reason}");
@@ -99,15 +109,32 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let program = build(&dir).unwrap();
         assert!(program.version.starts_with("go"), "{}", program.version);
-        let output = Command::new(&program.binary)
-            .args(["--workload", "skynet_spawn", "--n", "1000", "--workers", "2"])
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            stdout.contains("result workload=skynet_spawn n=1000 check=499500 ns="),
-            "{stdout}"
-        );
+        let tiny = [
+            (Kind::SpawnInside, 1000, true),
+            (Kind::SpawnOutside, 1000, true),
+            (Kind::Chained, 1000, true),
+            (Kind::FibJoin, 10, false),
+            (Kind::FibSpawn, 24, true),
+            (Kind::SkynetSpawn, 1000, true),
+            (Kind::SkynetForkJoin, 1000, false),
+            (Kind::Idle, 10, true),
+            (Kind::Memory, 1000, true),
+        ];
+        for (kind, n, supported) in tiny {
+            let workload = Workload::new(kind, n);
+            let output = Command::new(&program.binary)
+                .args(["--workload", kind.name(), "--n", &n.to_string(), "--workers", "2"])
+                .args(["--settle-ms", "0"])
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let report = parse_output(&stdout, workload, Metric::required_fields(kind));
+            match report {
+                Ok(Report::Result(_)) => assert!(supported, "{kind:?}"),
+                Ok(Report::Unsupported) => assert!(!supported, "{kind:?}"),
+                Err(e) => panic!("{kind:?}: {e}: {stdout}"),
+            }
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
