@@ -2,10 +2,10 @@
 //! only, so offline) next to the harness binary, and reports its version.
 //!
 //! The toolchain is, in order: the `GO` environment variable (a path to a
-//! `go` binary; if set, it must exist), `go` on `PATH`, or the path that `scripts/install-go.sh`
-//! recorded in `target/go-path`. Builds run with `GOTOOLCHAIN=local`
-//! (never download a toolchain), `GOPROXY=off` (never fetch a module),
-//! `GOFLAGS=` and a `GOCACHE` beside the built program.
+//! `go` binary; if set, it must exist), `go` on `PATH`, or the path that
+//! `scripts/install-go.sh` recorded in `target/go-path`. Builds run with
+//! `GOTOOLCHAIN=local` (never download a toolchain), `GOPROXY=off` (never
+//! fetch a module), `GOFLAGS=` and a `GOCACHE` beside the built program.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
