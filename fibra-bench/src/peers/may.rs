@@ -81,7 +81,10 @@ fn joined<T>(handle: JoinHandle<T>) -> T {
             .cloned()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "a coroutine panicked".to_string());
-        panic!("{text}")
+        match text.contains("stack") && !text.contains("max_map_count") {
+            true => panic!("{text} ({})", map_limit()),
+            false => panic!("{text}"),
+        }
     })
 }
 
