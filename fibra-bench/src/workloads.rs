@@ -27,9 +27,10 @@ pub trait Peer {
         None
     }
 
-    /// `fib(n)` that forks `fib(n - 1)` as a task above [`FIB_CUTOFF`] and
-    /// computes `fib(n - 2)` itself; at or below the cutoff it recurses
-    /// sequentially ([`fib_recursive`]).
+    /// `fib(n)` that, above [`FIB_CUTOFF`], runs `fib(n - 1)` and
+    /// `fib(n - 2)` in parallel (a spawned task for one half and the caller
+    /// for the other, or the runtime's fork-join `join`); at or below the
+    /// cutoff it recurses sequentially ([`fib_recursive`]).
     fn fib_spawn(&self, _n: u64) -> Option<u64> {
         None
     }
