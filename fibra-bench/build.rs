@@ -6,11 +6,12 @@ use std::fs;
 
 /// Crates whose resolved version the report shows, and the variable each
 /// version is exported as.
-const CRATES: [(&str, &str); 4] = [
+const CRATES: [(&str, &str); 5] = [
     ("fibra", "BENCH_FIBRA_VERSION"),
     ("tokio", "BENCH_TOKIO_VERSION"),
     ("rayon", "BENCH_RAYON_VERSION"),
     ("rayon-core", "BENCH_RAYON_CORE_VERSION"),
+    ("may", "BENCH_MAY_VERSION"),
 ];
 
 fn main() {

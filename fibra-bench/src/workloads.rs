@@ -1,42 +1,60 @@
-//! The workloads, and the one trait each runtime under comparison implements.
+//! The workloads, and the one trait each in-process runtime implements.
 //!
-//! A [`Peer`] runs a workload and returns its checked-by-the-caller result;
-//! it returns `None` for a workload it has no natural form of (Tokio has no
-//! fork-join `join`, Rayon has no "spawn from outside the pool" mode distinct
-//! from its scope). Timing is done by the caller around [`Workload::run`].
+//! A [`Workload`] is a kind and a size. A [`Peer`] runs a workload and
+//! returns its result, which the caller checks against
+//! [`Workload::expected`]; it returns `None` for a workload it has no natural
+//! form of (Tokio has no fork-join `join`, Rayon no task with a result).
+//! Timing, idle CPU and memory sampling are done by the caller
+//! (`child.rs`), the same way for every runtime. What each workload means
+//! per runtime is documented in `docs/BENCHMARKS.md`.
 
-use std::time::Duration;
-
-/// A runtime under comparison. Implementations live in `src/peers/`, one
-/// file each, and build their runtime once, in their constructor.
+/// A runtime under comparison that runs in this process (Go runs as its own
+/// program). Implementations live in `src/peers/`, one file each, and build
+/// their runtime once, in their constructor.
 pub trait Peer {
-    /// Short name shown in the table ("fibra", "tokio", "rayon").
-    fn name(&self) -> &str;
-
-    /// Spawns `n` tasks from inside a task (or worker) of this runtime; task
-    /// `i` yields `i`. Waits for all of them and returns the sum of `0..n`.
+    /// Spawns `n` tasks from inside a task of this runtime; task `i` yields
+    /// `i`. Waits for all of them and returns the sum of `0..n`.
     fn spawn_burst_inside(&self, n: u64) -> u64;
 
-    /// Spawns `n` tasks from the calling (non-worker) thread; task `i` yields
-    /// `i`. Waits for all of them and returns the sum, or `None` if the
-    /// runtime has no distinct mode for this.
-    fn spawn_burst_outside(&self, n: u64) -> Option<u64>;
+    /// Spawns `n` tasks from the calling (non-worker) thread and waits for
+    /// them; `None` if the runtime has no distinct mode for this.
+    fn spawn_burst_outside(&self, _n: u64) -> Option<u64> {
+        None
+    }
 
-    /// Computes `fib(n)` recursively with a fork-join `join` at every level,
-    /// or `None` if the runtime has no fork-join primitive.
-    fn fib(&self, n: u64) -> Option<u64>;
+    /// `fib(n)` with a fork-join `join` at every level.
+    fn fib_join(&self, _n: u64) -> Option<u64> {
+        None
+    }
 
-    /// Skynet (github.com/atemerev/skynet) with every node a spawned task:
-    /// a tree of `leaves` leaves (a power of 10), fan-out 10; leaf `i` yields
-    /// `i`, inner nodes sum their children through join handles. `None` if
-    /// the runtime has no task-with-result to spawn.
+    /// `fib(n)` that, above [`FIB_CUTOFF`], runs `fib(n - 1)` and
+    /// `fib(n - 2)` in parallel (a spawned task for one half and the caller
+    /// for the other, or the runtime's fork-join `join`); at or below the
+    /// cutoff it recurses sequentially ([`fib_recursive`]).
+    fn fib_spawn(&self, _n: u64) -> Option<u64> {
+        None
+    }
+
+    /// Skynet with every node a spawned task whose parent waits for it.
     fn skynet_spawn(&self, _leaves: u64) -> Option<u64> {
         None
     }
 
-    /// Skynet as a fork-join computation: the ten children of a node are
-    /// summed by nested binary `join`s. `None` without a fork-join `join`.
+    /// Skynet with the ten children of a node summed by nested binary joins.
     fn skynet_fork_join(&self, _leaves: u64) -> Option<u64> {
+        None
+    }
+
+    /// Task 1 is spawned from outside; task `i < n` spawns task `i + 1`;
+    /// task `n` reports `n` to the waiting caller, which returns it.
+    fn chained(&self, _n: u64) -> Option<u64> {
+        None
+    }
+
+    /// Occupies every worker, spawns `n` tasks from outside (task `i` adds
+    /// `i` to a sum), calls `probe` while none of them can have run, then
+    /// releases the workers, waits for all and returns the sum.
+    fn queue_unrun(&self, _n: u64, _probe: &mut dyn FnMut()) -> Option<u64> {
         None
     }
 }
@@ -46,6 +64,9 @@ pub type Half<'a> = &'a (dyn Fn() -> u64 + Sync);
 
 /// Fan-out of the skynet tree.
 pub const SKYNET_FAN_OUT: u64 = 10;
+
+/// `fib_spawn` recurses sequentially at and below this argument.
+pub const FIB_CUTOFF: u64 = 20;
 
 /// Skynet's fork-join shape, generic over the runtime's `join`: the sum of
 /// the subtree of `size` leaves whose first leaf is `num`.
@@ -78,41 +99,95 @@ fn children_sum(
     a + b
 }
 
-/// How a workload's elapsed time is reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
-    /// Nanoseconds per spawned task (elapsed / n).
-    NsPerTask,
-    /// Milliseconds for the whole run.
-    MsTotal,
+/// What a workload measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `n` trivial tasks spawned from inside the runtime.
+    SpawnInside,
+    /// `n` trivial tasks spawned from the main thread.
+    SpawnOutside,
+    /// Recursive fib(n) with a fork-join `join` at every level.
+    FibJoin,
+    /// Recursive fib(n), a spawned task per call above [`FIB_CUTOFF`].
+    FibSpawn,
+    /// Skynet with a spawned task per node, `n` leaves.
+    SkynetSpawn,
+    /// Skynet as nested fork-join, `n` leaves.
+    SkynetForkJoin,
+    /// `n` tasks, each spawning the next.
+    Chained,
+    /// Process CPU time during `n` ms of idleness after one task.
+    Idle,
+    /// RSS with `n` tasks queued but not run.
+    Memory,
+    /// Two tasks passing a message back and forth (needs fibers).
+    PingPong,
+    /// Tasks that yield many times (needs fibers).
+    YieldMany,
 }
 
-impl Unit {
-    /// The label shown in the table.
-    pub fn label(self) -> &'static str {
+/// Every kind, in table order.
+pub const KINDS: [Kind; 11] = [
+    Kind::SpawnInside,
+    Kind::SpawnOutside,
+    Kind::Chained,
+    Kind::FibJoin,
+    Kind::FibSpawn,
+    Kind::SkynetSpawn,
+    Kind::SkynetForkJoin,
+    Kind::Idle,
+    Kind::Memory,
+    Kind::PingPong,
+    Kind::YieldMany,
+];
+
+impl Kind {
+    /// The name used on the command line and in result lines.
+    pub fn name(self) -> &'static str {
         match self {
-            Unit::NsPerTask => "ns/task",
-            Unit::MsTotal => "ms total",
+            Kind::SpawnInside => "spawn_inside",
+            Kind::SpawnOutside => "spawn_outside",
+            Kind::FibJoin => "fib_join",
+            Kind::FibSpawn => "fib_spawn",
+            Kind::SkynetSpawn => "skynet_spawn",
+            Kind::SkynetForkJoin => "skynet_fork_join",
+            Kind::Chained => "chained",
+            Kind::Idle => "idle",
+            Kind::Memory => "memory",
+            Kind::PingPong => "ping_pong",
+            Kind::YieldMany => "yield_many",
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        KINDS.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Why a kind is not run yet, if it is not.
+    pub fn pending(self) -> Option<&'static str> {
+        match self {
+            Kind::PingPong | Kind::YieldMany => Some("needs fibers (issue 4)"),
+            _ => None,
         }
     }
 }
 
-/// One benchmark case.
+/// One benchmark case: a kind and its size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Workload {
-    /// `n` trivial tasks spawned from inside the runtime.
-    SpawnInside(u64),
-    /// `n` trivial tasks spawned from the main thread.
-    SpawnOutside(u64),
-    /// Recursive fork-join Fibonacci of this argument.
-    Fib(u64),
-    /// Skynet with a spawned task per node, this many leaves.
-    SkynetSpawn(u64),
-    /// Skynet as nested fork-join, this many leaves.
-    SkynetForkJoin(u64),
+pub struct Workload {
+    /// What it measures.
+    pub kind: Kind,
+    /// Tasks, leaves, fib argument or idle milliseconds, by kind.
+    pub n: u64,
 }
 
 impl Workload {
+    /// A workload of `kind` and size `n`.
+    pub const fn new(kind: Kind, n: u64) -> Workload {
+        Workload { kind, n }
+    }
+
     /// The workloads of a full run, or of a `--quick` run.
     pub fn suite(quick: bool) -> Vec<Workload> {
         let sizes: &[u64] = if quick {
@@ -120,66 +195,86 @@ impl Workload {
         } else {
             &[10_000, 100_000, 1_000_000]
         };
-        let mut suite: Vec<Workload> = sizes.iter().map(|&n| Workload::SpawnInside(n)).collect();
-        suite.extend(sizes.iter().map(|&n| Workload::SpawnOutside(n)));
-        suite.push(Workload::Fib(27));
-        let leaves = if quick { 100_000 } else { 1_000_000 };
-        suite.push(Workload::SkynetSpawn(leaves));
-        suite.push(Workload::SkynetForkJoin(leaves));
+        let big = if quick { 100_000 } else { 1_000_000 };
+        let mut suite: Vec<Workload> = sizes
+            .iter()
+            .map(|&n| Workload::new(Kind::SpawnInside, n))
+            .collect();
+        suite.extend(sizes.iter().map(|&n| Workload::new(Kind::SpawnOutside, n)));
+        suite.push(Workload::new(Kind::Chained, if quick { 10_000 } else { 100_000 }));
+        suite.push(Workload::new(Kind::FibJoin, 27));
+        suite.push(Workload::new(Kind::FibSpawn, if quick { 28 } else { 32 }));
+        suite.push(Workload::new(Kind::SkynetSpawn, big));
+        suite.push(Workload::new(Kind::SkynetForkJoin, big));
+        suite.push(Workload::new(Kind::Idle, if quick { 200 } else { 2_000 }));
+        suite.push(Workload::new(Kind::Memory, big));
+        suite.push(Workload::new(Kind::PingPong, 0));
+        suite.push(Workload::new(Kind::YieldMany, 0));
         suite
     }
 
     /// The row label, e.g. `spawn-burst inside, n=10,000`.
     pub fn label(self) -> String {
-        match self {
-            Workload::SpawnInside(n) => format!("spawn-burst inside, n={}", thousands(n)),
-            Workload::SpawnOutside(n) => format!("spawn-burst outside, n={}", thousands(n)),
-            Workload::Fib(n) => format!("fork-join fib({n})"),
-            Workload::SkynetSpawn(n) => format!("skynet spawn, {} leaves", thousands(n)),
-            Workload::SkynetForkJoin(n) => format!("skynet fork-join, {} leaves", thousands(n)),
+        let n = thousands(self.n);
+        match self.kind {
+            Kind::SpawnInside => format!("spawn-burst inside, n={n}"),
+            Kind::SpawnOutside => format!("spawn-burst outside, n={n}"),
+            Kind::FibJoin => format!("fork-join fib({}), join at every level", self.n),
+            Kind::FibSpawn => format!("fork-join fib({}), spawn above {FIB_CUTOFF}", self.n),
+            Kind::SkynetSpawn => format!("skynet spawn, {n} leaves"),
+            Kind::SkynetForkJoin => format!("skynet fork-join, {n} leaves"),
+            Kind::Chained => format!("chained spawn, {n} hops"),
+            Kind::Idle => format!("idle CPU over {n} ms after one task"),
+            Kind::Memory => format!("memory, {n} tasks queued"),
+            Kind::PingPong => "ping-pong".to_string(),
+            Kind::YieldMany => "yield-many".to_string(),
         }
     }
 
-    /// The unit its measurements are reported in.
-    pub fn unit(self) -> Unit {
-        match self {
-            Workload::SpawnInside(_) | Workload::SpawnOutside(_) => Unit::NsPerTask,
-            Workload::Fib(_) | Workload::SkynetSpawn(_) | Workload::SkynetForkJoin(_) => Unit::MsTotal,
-        }
-    }
-
-    /// The result every runtime must return.
+    /// The result every runtime must report (`check=` in its result line).
     pub fn expected(self) -> u64 {
-        match self {
-            Workload::SpawnInside(n) | Workload::SpawnOutside(n) => n * n.saturating_sub(1) / 2,
-            Workload::Fib(n) => fib_sequential(n),
-            Workload::SkynetSpawn(n) | Workload::SkynetForkJoin(n) => n * n.saturating_sub(1) / 2,
+        let n = self.n;
+        match self.kind {
+            Kind::SpawnInside | Kind::SpawnOutside | Kind::Memory => n * n.saturating_sub(1) / 2,
+            Kind::SkynetSpawn | Kind::SkynetForkJoin => n * n.saturating_sub(1) / 2,
+            Kind::FibJoin | Kind::FibSpawn => fib_iterative(n),
+            Kind::Chained => n,
+            Kind::Idle => 0,
+            Kind::PingPong | Kind::YieldMany => 0,
         }
     }
 
-    /// Runs the workload on `peer`; `None` if the peer does not support it.
+    /// Tasks (or joins) one run creates: the divisor of "ns per task".
+    pub fn tasks(self) -> u64 {
+        match self.kind {
+            Kind::SpawnInside | Kind::SpawnOutside | Kind::Chained | Kind::Memory => self.n,
+            Kind::FibJoin => fib_calls_above(self.n, 1),
+            Kind::FibSpawn => fib_calls_above(self.n, FIB_CUTOFF),
+            Kind::SkynetSpawn | Kind::SkynetForkJoin => skynet_nodes(self.n),
+            Kind::Idle | Kind::PingPong | Kind::YieldMany => 1,
+        }
+    }
+
+    /// Runs the workload on `peer` (not idle or memory, which `child.rs`
+    /// measures around the peer); `None` if the peer does not support it.
     pub fn run(self, peer: &dyn Peer) -> Option<u64> {
-        match self {
-            Workload::SpawnInside(n) => Some(peer.spawn_burst_inside(n)),
-            Workload::SpawnOutside(n) => peer.spawn_burst_outside(n),
-            Workload::Fib(n) => peer.fib(n),
-            Workload::SkynetSpawn(n) => peer.skynet_spawn(n),
-            Workload::SkynetForkJoin(n) => peer.skynet_fork_join(n),
-        }
-    }
-
-    /// Converts one run's elapsed time into this workload's unit.
-    pub fn to_unit(self, elapsed: Duration) -> f64 {
-        let nanos = elapsed.as_nanos() as f64;
-        match self {
-            Workload::SpawnInside(n) | Workload::SpawnOutside(n) => nanos / n as f64,
-            Workload::Fib(_) | Workload::SkynetSpawn(_) | Workload::SkynetForkJoin(_) => nanos / 1e6,
+        let n = self.n;
+        match self.kind {
+            Kind::SpawnInside => Some(peer.spawn_burst_inside(n)),
+            Kind::SpawnOutside => peer.spawn_burst_outside(n),
+            Kind::FibJoin => peer.fib_join(n),
+            Kind::FibSpawn => peer.fib_spawn(n),
+            Kind::SkynetSpawn => peer.skynet_spawn(n),
+            Kind::SkynetForkJoin => peer.skynet_fork_join(n),
+            Kind::Chained => peer.chained(n),
+            Kind::Memory => peer.queue_unrun(n, &mut || ()),
+            Kind::Idle | Kind::PingPong | Kind::YieldMany => None,
         }
     }
 }
 
-/// `fib(n)` without any runtime, to check the parallel results.
-pub fn fib_sequential(n: u64) -> u64 {
+/// `fib(n)` in a loop, to check the parallel results.
+pub fn fib_iterative(n: u64) -> u64 {
     let (mut a, mut b) = (0u64, 1u64);
     for _ in 0..n {
         (a, b) = (b, a + b);
@@ -187,8 +282,38 @@ pub fn fib_sequential(n: u64) -> u64 {
     a
 }
 
+/// Naive recursive `fib(n)`: the sequential leaves of `fib_spawn`, the same
+/// code in every runtime (Go's included).
+pub fn fib_recursive(n: u64) -> u64 {
+    if n < 2 {
+        n
+    } else {
+        fib_recursive(n - 1) + fib_recursive(n - 2)
+    }
+}
+
+/// Calls of a naive recursive fib(n) whose argument is above `cutoff`.
+fn fib_calls_above(n: u64, cutoff: u64) -> u64 {
+    // calls(m) = 1 + calls(m - 1) + calls(m - 2) for m > cutoff, else 0.
+    let (mut below, mut at) = (0u64, 0u64); // calls(m - 1), calls(m) for m = cutoff
+    for _ in cutoff..n {
+        (below, at) = (at, 1 + at + below);
+    }
+    at
+}
+
+/// Nodes (inner and leaves) of a skynet tree with `leaves` leaves.
+fn skynet_nodes(leaves: u64) -> u64 {
+    let (mut level, mut total) = (leaves, 0);
+    while level >= 1 {
+        total += level;
+        level /= SKYNET_FAN_OUT;
+    }
+    total
+}
+
 /// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -206,34 +331,49 @@ mod tests {
 
     #[test]
     fn expected_values() {
-        assert_eq!(Workload::Fib(27).expected(), 196_418);
-        assert_eq!(Workload::Fib(15).expected(), 610);
-        assert_eq!(Workload::SpawnInside(1000).expected(), 499_500);
-        assert_eq!(Workload::SpawnOutside(0).expected(), 0);
-        assert_eq!(Workload::SkynetSpawn(1_000_000).expected(), 499_999_500_000);
+        assert_eq!(Workload::new(Kind::FibJoin, 27).expected(), 196_418);
+        assert_eq!(Workload::new(Kind::FibSpawn, 32).expected(), 2_178_309);
+        assert_eq!(fib_recursive(15), 610);
+        assert_eq!(Workload::new(Kind::SpawnInside, 1000).expected(), 499_500);
+        assert_eq!(Workload::new(Kind::SpawnOutside, 0).expected(), 0);
+        assert_eq!(
+            Workload::new(Kind::SkynetSpawn, 1_000_000).expected(),
+            499_999_500_000
+        );
+        assert_eq!(Workload::new(Kind::Chained, 100_000).expected(), 100_000);
+    }
+
+    #[test]
+    fn task_counts() {
+        assert_eq!(Workload::new(Kind::SkynetSpawn, 1_000_000).tasks(), 1_111_111);
+        assert_eq!(Workload::new(Kind::SkynetSpawn, 1).tasks(), 1);
+        // fib(27): F(28) - 1 = 317,810 calls with an argument of 2 or more.
+        assert_eq!(Workload::new(Kind::FibJoin, 27).tasks(), 317_810);
+        // fib(22) above 20: the calls for 22 and 21.
+        assert_eq!(Workload::new(Kind::FibSpawn, 22).tasks(), 2);
+        assert_eq!(Workload::new(Kind::FibSpawn, 23).tasks(), 4);
+        assert_eq!(Workload::new(Kind::FibSpawn, 20).tasks(), 0);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for kind in KINDS {
+            assert_eq!(Kind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(Kind::from_name("nope"), None);
     }
 
     #[test]
     fn labels() {
         assert_eq!(
-            Workload::SpawnInside(1_000_000).label(),
+            Workload::new(Kind::SpawnInside, 1_000_000).label(),
             "spawn-burst inside, n=1,000,000"
         );
         assert_eq!(
-            Workload::SpawnOutside(10_000).label(),
-            "spawn-burst outside, n=10,000"
+            Workload::new(Kind::Chained, 100_000).label(),
+            "chained spawn, 100,000 hops"
         );
-        assert_eq!(Workload::Fib(27).label(), "fork-join fib(27)");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(100_000), "100,000");
-    }
-
-    #[test]
-    fn units() {
-        assert_eq!(
-            Workload::SpawnInside(1000).to_unit(Duration::from_micros(10)),
-            10.0
-        );
-        assert_eq!(Workload::Fib(27).to_unit(Duration::from_micros(2500)), 2.5);
     }
 }

@@ -1,12 +1,16 @@
 //! fibra: `rt.block_on` + `fibra::spawn` (inside), `rt.spawn` from the main
-//! thread (outside), `fibra::join` inside `rt.block_on` (fib, skynet
-//! fork-join), `fibra::spawn` + `JoinHandle::join` per node (skynet spawn).
+//! thread (outside, chained's first hop, memory), `fibra::join` inside
+//! `rt.block_on` (fib, skynet fork-join), `fibra::spawn` +
+//! `JoinHandle::join` per node (skynet spawn).
 
-use crate::workloads::{skynet_fork_join_with, Half, Peer, SKYNET_FAN_OUT};
+use super::{Gate, Tally};
+use crate::workloads::{fib_recursive, skynet_fork_join_with, Half, Peer, FIB_CUTOFF, SKYNET_FAN_OUT};
+use std::sync::{mpsc, Arc};
 
 /// A fibra runtime, built once and reused for every run.
 pub struct FibraPeer {
     rt: ::fibra::Runtime,
+    workers: usize,
 }
 
 impl FibraPeer {
@@ -16,15 +20,11 @@ impl FibraPeer {
             .workers(workers)
             .build()
             .expect("fibra: cannot build the runtime");
-        FibraPeer { rt }
+        FibraPeer { rt, workers }
     }
 }
 
 impl Peer for FibraPeer {
-    fn name(&self) -> &str {
-        "fibra"
-    }
-
     fn spawn_burst_inside(&self, n: u64) -> u64 {
         self.rt.block_on(|| {
             let handles: Vec<_> = (0..n).map(|i| ::fibra::spawn(move || i)).collect();
@@ -37,8 +37,12 @@ impl Peer for FibraPeer {
         Some(handles.into_iter().map(|h| h.join().unwrap()).sum())
     }
 
-    fn fib(&self, n: u64) -> Option<u64> {
-        Some(self.rt.block_on(|| fib(n)))
+    fn fib_join(&self, n: u64) -> Option<u64> {
+        Some(self.rt.block_on(|| fib_join(n)))
+    }
+
+    fn fib_spawn(&self, n: u64) -> Option<u64> {
+        Some(self.rt.block_on(|| fib_spawn(n)))
     }
 
     fn skynet_spawn(&self, leaves: u64) -> Option<u64> {
@@ -48,6 +52,38 @@ impl Peer for FibraPeer {
     fn skynet_fork_join(&self, leaves: u64) -> Option<u64> {
         let join = |a: Half<'_>, b: Half<'_>| ::fibra::join(a, b);
         Some(self.rt.block_on(|| skynet_fork_join_with(0, leaves, &join)))
+    }
+
+    fn chained(&self, n: u64) -> Option<u64> {
+        let (done, finished) = mpsc::channel();
+        drop(self.rt.spawn(move || hop(1, n, done)));
+        Some(finished.recv().expect("the chain broke"))
+    }
+
+    fn queue_unrun(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
+        let gate = Arc::new(Gate::default());
+        for _ in 0..self.workers {
+            let gate = gate.clone();
+            drop(self.rt.spawn(move || gate.hold()));
+        }
+        gate.wait_held(self.workers);
+        let tally = Arc::new(Tally::default());
+        for i in 0..n {
+            let tally = tally.clone();
+            drop(self.rt.spawn(move || tally.add(i)));
+        }
+        probe();
+        gate.release();
+        Some(tally.wait(n))
+    }
+}
+
+/// Chain link `i` of `n`: spawns link `i + 1` (detached), or reports.
+fn hop(i: u64, n: u64, done: mpsc::Sender<u64>) {
+    if i >= n {
+        done.send(i).unwrap();
+    } else {
+        drop(::fibra::spawn(move || hop(i + 1, n, done)));
     }
 }
 
@@ -62,10 +98,18 @@ fn skynet_spawn(num: u64, size: u64) -> u64 {
     handles.into_iter().map(|h| h.join().unwrap()).sum()
 }
 
-fn fib(n: u64) -> u64 {
+fn fib_join(n: u64) -> u64 {
     if n < 2 {
         return n;
     }
-    let (a, b) = ::fibra::join(|| fib(n - 1), || fib(n - 2));
+    let (a, b) = ::fibra::join(|| fib_join(n - 1), || fib_join(n - 2));
+    a + b
+}
+
+fn fib_spawn(n: u64) -> u64 {
+    if n <= FIB_CUTOFF {
+        return fib_recursive(n);
+    }
+    let (a, b) = ::fibra::join(|| fib_spawn(n - 1), || fib_spawn(n - 2));
     a + b
 }

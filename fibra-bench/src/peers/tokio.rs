@@ -3,18 +3,23 @@
 //! "Inside" is the idiomatic `#[tokio::main]` shape: spawn and await inside
 //! `rt.block_on(async { .. })`. Note that Tokio polls a `block_on` future on
 //! the calling thread, not on a worker, so those spawns enter through Tokio's
-//! shared injection queue. (Running the burst in a task spawned onto a worker
-//! instead, whose spawns use the worker's local queue, was not faster on the
-//! 2-CPU machine of `docs/PERFORMANCE.md`; see `docs/BENCHMARKS.md`.)
-//! Tokio has no fork-join `join` for CPU work, so it has no fib.
+//! shared injection queue (see `docs/BENCHMARKS.md`). Tokio has no fork-join
+//! `join` for CPU work, so it has no `fib_join` and no skynet fork-join;
+//! `fib_spawn` spawns `fib(n - 1)` and awaits it.
 
-use crate::workloads::{Peer, SKYNET_FAN_OUT};
+use super::{Gate, Tally};
+use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{mpsc, Arc};
+
+/// A boxed, sendable future: the shape of Tokio's recursive tasks.
+type Task = Pin<Box<dyn Future<Output = u64> + Send>>;
 
 /// A Tokio multi-thread runtime, built once and reused for every run.
 pub struct TokioPeer {
     rt: ::tokio::runtime::Runtime,
+    workers: usize,
 }
 
 impl TokioPeer {
@@ -25,15 +30,11 @@ impl TokioPeer {
             .thread_name("tokio-worker")
             .build()
             .expect("tokio: cannot build the runtime");
-        TokioPeer { rt }
+        TokioPeer { rt, workers }
     }
 }
 
 impl Peer for TokioPeer {
-    fn name(&self) -> &str {
-        "tokio"
-    }
-
     fn spawn_burst_inside(&self, n: u64) -> u64 {
         self.rt.block_on(async move {
             let handles: Vec<_> = (0..n).map(|i| ::tokio::spawn(async move { i })).collect();
@@ -56,17 +57,51 @@ impl Peer for TokioPeer {
         }))
     }
 
-    fn fib(&self, _n: u64) -> Option<u64> {
-        None
+    fn fib_spawn(&self, n: u64) -> Option<u64> {
+        Some(self.rt.block_on(fib_spawn(n)))
     }
 
     fn skynet_spawn(&self, leaves: u64) -> Option<u64> {
         Some(self.rt.block_on(skynet(0, leaves)))
     }
+
+    fn chained(&self, n: u64) -> Option<u64> {
+        let (done, finished) = mpsc::channel();
+        drop(self.rt.spawn(hop(1, n, done)));
+        Some(finished.recv().expect("the chain broke"))
+    }
+
+    fn queue_unrun(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
+        let gate = Arc::new(Gate::default());
+        for _ in 0..self.workers {
+            let gate = gate.clone();
+            drop(self.rt.spawn(async move { gate.hold() }));
+        }
+        gate.wait_held(self.workers);
+        let tally = Arc::new(Tally::default());
+        for i in 0..n {
+            let tally = tally.clone();
+            drop(self.rt.spawn(async move { tally.add(i) }));
+        }
+        probe();
+        gate.release();
+        Some(tally.wait(n))
+    }
+}
+
+/// Chain link `i` of `n`: spawns link `i + 1` (detached), or reports.
+fn hop(i: u64, n: u64, done: mpsc::Sender<u64>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        if i >= n {
+            done.send(i).unwrap();
+        } else {
+            drop(::tokio::spawn(hop(i + 1, n, done)));
+        }
+    })
 }
 
 /// A skynet node: spawns its ten children and awaits their sums.
-fn skynet(num: u64, size: u64) -> Pin<Box<dyn Future<Output = u64> + Send>> {
+fn skynet(num: u64, size: u64) -> Task {
     Box::pin(async move {
         if size == 1 {
             return num;
@@ -80,5 +115,17 @@ fn skynet(num: u64, size: u64) -> Pin<Box<dyn Future<Output = u64> + Send>> {
             sum += handle.await.unwrap();
         }
         sum
+    })
+}
+
+/// fib(n): spawns fib(n - 1) above the cutoff, computes fib(n - 2), awaits.
+fn fib_spawn(n: u64) -> Task {
+    Box::pin(async move {
+        if n <= FIB_CUTOFF {
+            return fib_recursive(n);
+        }
+        let first = ::tokio::spawn(fib_spawn(n - 1));
+        let second = fib_spawn(n - 2).await;
+        first.await.unwrap() + second
     })
 }

@@ -1,0 +1,3 @@
+module fibra-bench-go
+
+go 1.21

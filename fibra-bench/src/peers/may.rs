@@ -1,0 +1,160 @@
+//! `may`: stackful coroutines (each with its own mmap'ed stack, 32 KiB by
+//! default, plus a guard page). Coroutines are spawned with
+//! `may::coroutine::spawn` and joined through their `JoinHandle`s, which
+//! suspend a joining coroutine (or block a joining OS thread).
+//!
+//! may's worker count is process-wide and fixed when its scheduler first
+//! starts: the first [`MayPeer::new`] in a process decides it (the harness
+//! runs every measurement in a fresh process). Every coroutine stack is a
+//! separate memory mapping and its guard page splits it in two, so a
+//! process can hold only about `vm.max_map_count / 2` live coroutines
+//! (about 32,000 with Linux's default of 65,530); spawning more fails, and
+//! the workload is reported as failed with that reason. No workload here
+//! raises the limit.
+
+use super::{Gate, Tally};
+use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT};
+use ::may::coroutine::JoinHandle;
+use std::panic::AssertUnwindSafe;
+use std::sync::{mpsc, Arc, OnceLock};
+
+/// The worker count may's scheduler was configured with in this process.
+static WORKERS: OnceLock<usize> = OnceLock::new();
+
+/// may's scheduler, configured for `workers` threads.
+pub struct MayPeer {
+    workers: usize,
+}
+
+impl MayPeer {
+    /// Sets may's worker count; the first call in a process decides it, and
+    /// later peers use that count whatever they ask for.
+    pub fn new(workers: usize) -> MayPeer {
+        let workers = *WORKERS.get_or_init(|| {
+            ::may::config().set_workers(workers);
+            workers
+        });
+        MayPeer { workers }
+    }
+}
+
+/// Spawns a coroutine running `f`.
+fn go<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
+    let builder = ::may::coroutine::Builder::new();
+    let spawn = AssertUnwindSafe(|| {
+        // SAFETY: may's spawn is unsafe because a coroutine that reads a
+        // thread-local across a suspension point may read another thread's
+        // copy after moving, and because a coroutine that overflows its
+        // stack crashes. The closures of this file suspend only in may's own
+        // `JoinHandle::join`, hold no thread-local across it, and recurse at
+        // most `FIB_CUTOFF` levels deep (a few KiB of the 32 KiB stack).
+        unsafe { builder.spawn(f) }
+    });
+    // may (its `generator` crate) panics instead of returning an error when
+    // it cannot map a stack: name the limit that is usually the cause.
+    match std::panic::catch_unwind(spawn) {
+        Ok(Ok(handle)) => handle,
+        Ok(Err(e)) => panic!("may: cannot spawn a coroutine: {e} ({})", map_limit()),
+        Err(_) => panic!(
+            "may: cannot map a coroutine stack ({}, see docs/BENCHMARKS.md)",
+            map_limit()
+        ),
+    }
+}
+
+/// The kernel's memory-mapping limit, which bounds live coroutines.
+fn map_limit() -> String {
+    let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count").unwrap_or_default();
+    format!("vm.max_map_count = {}", limit.trim())
+}
+
+fn join_all(handles: Vec<JoinHandle<u64>>) -> u64 {
+    handles.into_iter().map(joined).sum()
+}
+
+/// The coroutine's result; if it panicked, panics with its message (so a
+/// failed spawn deep in a tree reaches the report with its reason).
+fn joined<T>(handle: JoinHandle<T>) -> T {
+    handle.join().unwrap_or_else(|payload| {
+        let text = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a coroutine panicked".to_string());
+        match text.contains("stack") && !text.contains("max_map_count") {
+            true => panic!("{text} ({})", map_limit()),
+            false => panic!("{text}"),
+        }
+    })
+}
+
+impl Peer for MayPeer {
+    fn spawn_burst_inside(&self, n: u64) -> u64 {
+        joined(go(move || join_all((0..n).map(|i| go(move || i)).collect())))
+    }
+
+    fn spawn_burst_outside(&self, n: u64) -> Option<u64> {
+        Some(join_all((0..n).map(|i| go(move || i)).collect()))
+    }
+
+    fn fib_spawn(&self, n: u64) -> Option<u64> {
+        Some(joined(go(move || fib_spawn(n))))
+    }
+
+    fn skynet_spawn(&self, leaves: u64) -> Option<u64> {
+        Some(joined(go(move || skynet(0, leaves))))
+    }
+
+    fn chained(&self, n: u64) -> Option<u64> {
+        let (done, finished) = mpsc::channel();
+        drop(go(move || hop(1, n, done)));
+        Some(finished.recv().expect("the chain broke"))
+    }
+
+    fn queue_unrun(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
+        let gate = Arc::new(Gate::default());
+        for _ in 0..self.workers {
+            let gate = gate.clone();
+            drop(go(move || gate.hold()));
+        }
+        gate.wait_held(self.workers);
+        let tally = Arc::new(Tally::default());
+        for i in 0..n {
+            let tally = tally.clone();
+            drop(go(move || tally.add(i)));
+        }
+        probe();
+        gate.release();
+        Some(tally.wait(n))
+    }
+}
+
+/// Chain link `i` of `n`: spawns link `i + 1` (detached), or reports.
+fn hop(i: u64, n: u64, done: mpsc::Sender<u64>) {
+    if i >= n {
+        done.send(i).unwrap();
+    } else {
+        drop(go(move || hop(i + 1, n, done)));
+    }
+}
+
+fn skynet(num: u64, size: u64) -> u64 {
+    if size == 1 {
+        return num;
+    }
+    let child = size / SKYNET_FAN_OUT;
+    join_all(
+        (0..SKYNET_FAN_OUT)
+            .map(|i| go(move || skynet(num + i * child, child)))
+            .collect(),
+    )
+}
+
+fn fib_spawn(n: u64) -> u64 {
+    if n <= FIB_CUTOFF {
+        return fib_recursive(n);
+    }
+    let first = go(move || fib_spawn(n - 1));
+    let second = fib_spawn(n - 2);
+    joined(first) + second
+}
