@@ -40,6 +40,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* A fibra runtime: worker threads running tasks. Create with
+ * fibra_runtime_new, free with fibra_runtime_free. Opaque. */
+typedef struct fibra_runtime fibra_runtime;
+
+/* A spawned task that can be waited for: fibra_task_spawn, fibra_task_wait,
+ * fibra_task_poll, fibra_task_free. Opaque. */
+typedef struct fibra_task fibra_task;
+
+/* A counter of outstanding work that threads can wait on, like Go's
+ * sync.WaitGroup: fibra_waitgroup_new, _add, _done, _wait, _free. Opaque. */
+typedef struct fibra_waitgroup fibra_waitgroup;
+
 // The smallest `struct_size` accepted: `struct_size` and `num_workers`.
 #define FIBRA_METRICS_MIN_SIZE 8
 
@@ -88,19 +100,6 @@ typedef enum fibra_status fibra_status;
 typedef int32_t fibra_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
-
-// A fibra runtime: worker threads running tasks. Opaque in C
-// (`fibra_runtime`); create with `fibra_runtime_new`, free with
-// `fibra_runtime_free`.
-typedef struct fibra_runtime fibra_runtime;
-
-// A spawned task that can be waited for. Opaque in C (`fibra_task`);
-// made by `fibra_task_spawn`, freed with `fibra_task_free`.
-typedef struct fibra_task fibra_task;
-
-// A counter of outstanding work that threads can wait on. Opaque in C
-// (`fibra_waitgroup`).
-typedef struct fibra_waitgroup fibra_waitgroup;
 
 // Counters of a runtime (`fibra_runtime_metrics`) or of one of its workers
 // (`fibra_runtime_worker_metrics`). Every counter only grows; a snapshot is

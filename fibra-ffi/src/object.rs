@@ -26,7 +26,9 @@ impl Magic {
     }
 }
 
-/// A type handed to C behind an opaque pointer.
+/// A type handed to C behind an opaque pointer. Implementors are
+/// `#[repr(C)]` with their [`Magic`] as the first field, so that the magic
+/// word of a pointer of the wrong object type is read at the same offset.
 pub(crate) trait CObject: Sized {
     /// The live value of the magic word, distinct for every type.
     const MAGIC: u64;

@@ -18,6 +18,7 @@ use std::time::Duration;
 /// A fibra runtime: worker threads running tasks. Opaque in C
 /// (`fibra_runtime`); create with `fibra_runtime_new`, free with
 /// `fibra_runtime_free`.
+#[repr(C)] // the magic word first, at the same offset in every object type
 pub struct FibraRuntime {
     magic: Magic,
     /// Set once, by the `fibra_runtime_free` call that owns the shutdown.

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 /// A spawned task that can be waited for. Opaque in C (`fibra_task`);
 /// made by `fibra_task_spawn`, freed with `fibra_task_free`.
+#[repr(C)] // the magic word first, at the same offset in every object type
 pub struct FibraTask {
     magic: Magic,
     outcome: Mutex<Outcome>,

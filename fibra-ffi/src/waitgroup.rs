@@ -21,6 +21,7 @@ use std::sync::{Condvar, Mutex};
 
 /// A counter of outstanding work that threads can wait on. Opaque in C
 /// (`fibra_waitgroup`).
+#[repr(C)] // the magic word first, at the same offset in every object type
 pub struct FibraWaitGroup {
     magic: Magic,
     count: AtomicI64,

@@ -1,0 +1,116 @@
+//! The C programs, built with the system C compiler (`cc`, or `$CC`) against
+//! the static library this `cargo test` just built, then run:
+//! `examples/spawn_bench.c` at small sizes (its counts are checked) and
+//! `tests/c/error_paths.c`.
+//!
+//! The static library: cargo builds the library target with all its crate
+//! types (`staticlib` included) before any integration test, into the same
+//! `deps` directory as this test's executable, under a name without a hash
+//! (`libfibra_ffi.a`). The C programs are written to `CARGO_TARGET_TMPDIR`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// What the static library needs from the system on Linux (from
+/// `rustc --print native-static-libs`).
+const SYSTEM_LIBS: &[&str] = &["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"];
+
+fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn static_library() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let deps = exe.parent().expect("the test executable's directory");
+    let lib = deps.join("libfibra_ffi.a");
+    assert!(
+        lib.exists(),
+        "{} is missing: cargo builds it with the library before running the tests",
+        lib.display()
+    );
+    lib
+}
+
+/// Compiles `source` into an executable named `name`; fails the test with
+/// the compiler's output on error.
+fn compile(source: &str, name: &str) -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let output = Command::new(&compiler)
+        .args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(crate_dir().join("include"))
+        .arg(crate_dir().join(source))
+        .arg(static_library())
+        .args(SYSTEM_LIBS)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("could not run the C compiler `{compiler}`: {e}"));
+    assert_success(&output, &format!("{compiler} {source}"));
+    out
+}
+
+fn assert_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The `result` lines of spawn_bench: (workload, n, check).
+fn results(stdout: &str) -> Vec<(String, u64, u64)> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("result "))
+        .map(|fields| {
+            let field = |key: &str| {
+                fields
+                    .split(' ')
+                    .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+                    .unwrap_or_else(|| panic!("no {key}= in {fields:?}"))
+                    .to_string()
+            };
+            let number = |key: &str| field(key).parse::<u64>().unwrap();
+            assert!(number("ns") > 0);
+            (field("workload"), number("n"), number("check"))
+        })
+        .collect()
+}
+
+#[test]
+fn spawn_bench_counts_every_task() {
+    let bench = compile("examples/spawn_bench.c", "spawn_bench");
+    let output = Command::new(&bench)
+        .args(["1000", "20000"])
+        .env("FIBRA_WORKERS", "2")
+        .output()
+        .unwrap();
+    assert_success(&output, "spawn_bench 1000 20000");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let mut expected = Vec::new();
+    for n in [1000, 20000] {
+        for workload in ["spawn_burst_outside_c", "spawn_burst_inside_c"] {
+            expected.push((workload.to_string(), n, n));
+        }
+    }
+    assert_eq!(results(&stdout), expected, "stdout:\n{stdout}");
+}
+
+#[test]
+fn spawn_bench_rejects_a_bad_count() {
+    let bench = compile("examples/spawn_bench.c", "spawn_bench_bad_count");
+    let output = Command::new(&bench).arg("ten").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a task count"));
+}
+
+#[test]
+fn c_error_paths() {
+    let program = compile("tests/c/error_paths.c", "error_paths");
+    let output = Command::new(&program).output().unwrap();
+    assert_success(&output, "error_paths");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "error_paths: ok\n");
+}
