@@ -1,8 +1,10 @@
 /*
  * spawn_bench.c: the seed's benchmark through fibra's C ABI.
  *
- * For each N (default 10000 100000 1000000, or the numbers given as
- * arguments), spawns N tasks that each increment a C11 atomic counter and
+ * Usage: spawn_bench [--reps R] [N...]
+ *
+ * For each N (default 10000 100000 1000000), R times (default 1), spawns N
+ * tasks that each increment a C11 atomic counter and
  * mark a wait group done, waits for all of them, and checks the count. Two
  * workloads per N, as in fibra-bench:
  *   spawn_burst_outside_c  the main thread (not a worker) spawns the N tasks,
@@ -26,6 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Exits with the status name and fibra's message if `call` failed. */
@@ -117,7 +120,14 @@ static unsigned long parse_count(const char *text) {
 
 int main(int argc, char **argv) {
     static const unsigned long defaults[] = {10000, 100000, 1000000};
-    size_t runs = argc > 1 ? (size_t)(argc - 1) : sizeof defaults / sizeof defaults[0];
+    unsigned long reps = 1;
+    int first_count = 1;
+    if (argc > 2 && strcmp(argv[1], "--reps") == 0) {
+        reps = parse_count(argv[2]);
+        first_count = 3;
+    }
+    int given = argc - first_count;
+    size_t sizes = given > 0 ? (size_t)given : sizeof defaults / sizeof defaults[0];
 
     fibra_status status = FIBRA_OK;
     fibra_runtime *rt = fibra_runtime_new(0, &status);
@@ -137,10 +147,12 @@ int main(int argc, char **argv) {
     printf("fibra C ABI spawn benchmark, %u workers\n", metrics.num_workers);
 
     unsigned long spawned = 0;
-    for (size_t i = 0; i < runs; i++) {
-        unsigned long n = argc > 1 ? parse_count(argv[i + 1]) : defaults[i];
-        spawned += run_burst(rt, wg, n, 0);
-        spawned += run_burst(rt, wg, n, 1);
+    for (size_t i = 0; i < sizes; i++) {
+        unsigned long n = given > 0 ? parse_count(argv[first_count + (int)i]) : defaults[i];
+        for (unsigned long rep = 0; rep < reps; rep++) {
+            spawned += run_burst(rt, wg, n, 0);
+            spawned += run_burst(rt, wg, n, 1);
+        }
     }
 
     /* Every task has started (the wait group saw each one's done). */
