@@ -287,3 +287,46 @@ fn freeing_from_outside_runs_or_cancels_each_task_exactly_once() {
     expect(unsafe { fibra_waitgroup_free(wg) }, FibraStatus::FIBRA_OK);
     gate.free();
 }
+
+/// Task handles outlive their runtime: waiting after the free reports how
+/// each task ended (ran, or cancelled by the shutdown).
+#[test]
+fn task_handles_outlive_their_runtime() {
+    const TASKS: usize = 100;
+    let rt = new_runtime(2);
+    let wg = new_waitgroup();
+    // SAFETY: live wait group.
+    expect(
+        unsafe { fibra_waitgroup_add(wg, TASKS as i64) },
+        FibraStatus::FIBRA_OK,
+    );
+    let slots: Vec<Slot> = (0..TASKS).map(|_| Slot::new(wg)).collect();
+    let tasks: Vec<*mut FibraTask> = slots
+        .iter()
+        .map(|slot| {
+            let mut task = std::ptr::null_mut();
+            // SAFETY: live runtime; slots outlive the tasks (waited below).
+            let status =
+                unsafe { fibra_task_spawn(rt, Some(run_slot), slot.as_arg(), Some(cancel_slot), &mut task) };
+            expect(status, FibraStatus::FIBRA_OK);
+            task
+        })
+        .collect();
+    // SAFETY: live runtime, freed once, used no more.
+    expect(unsafe { fibra_runtime_free(rt) }, FibraStatus::FIBRA_OK);
+    // SAFETY: live wait group.
+    expect(unsafe { fibra_waitgroup_wait(wg) }, FibraStatus::FIBRA_OK);
+    for (slot, task) in slots.iter().zip(tasks) {
+        // SAFETY: live task handles, freed once.
+        let status = unsafe { fibra_task_wait(task) };
+        match slot.calls() {
+            (1, 0) => expect(status, FibraStatus::FIBRA_OK),
+            (0, 1) => expect(status, FibraStatus::FIBRA_CANCELLED),
+            other => panic!("a task ran {} times and was cancelled {} times", other.0, other.1),
+        }
+        // SAFETY: as above.
+        expect(unsafe { fibra_task_free(task) }, FibraStatus::FIBRA_OK);
+    }
+    // SAFETY: live wait group, freed once.
+    expect(unsafe { fibra_waitgroup_free(wg) }, FibraStatus::FIBRA_OK);
+}
