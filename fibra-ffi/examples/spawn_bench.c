@@ -11,7 +11,10 @@
  *                          as the seed's benchmark did;
  *   spawn_burst_inside_c   one task spawns the N tasks (the lock-free path
  *                          a language runtime's spawned code takes).
- * One machine-readable line per run:
+ * As fibra-bench does, each (workload, N) first runs once untimed (warm-up),
+ * and every timed run starts after a 5 ms pause, so that it starts from
+ * sleeping workers rather than from workers still busy with the last run.
+ * One machine-readable line per timed run:
  *   result workload=spawn_burst_outside_c n=10000 ns=123456 check=10000
  * plus a human-readable one. Exits 1 if a count is wrong or a call fails.
  * The worker count is FIBRA_WORKERS, or one per CPU.
@@ -79,8 +82,10 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Runs one burst; returns the tasks it spawned (N, plus the root inside). */
-static unsigned long run_burst(const fibra_runtime *rt, fibra_waitgroup *wg, unsigned long n, int inside) {
+/* Runs one burst and reports it unless it is a warm-up; returns the tasks
+ * it spawned (N, plus the root inside). */
+static unsigned long run_burst(const fibra_runtime *rt, fibra_waitgroup *wg, unsigned long n, int inside,
+                               int report) {
     const char *workload = inside ? "spawn_burst_inside_c" : "spawn_burst_outside_c";
     struct burst burst = {.wg = wg, .rt = rt, .n = n};
     atomic_init(&burst.count, 0);
@@ -97,6 +102,9 @@ static unsigned long run_burst(const fibra_runtime *rt, fibra_waitgroup *wg, uns
     uint64_t elapsed = now_ns() - start;
 
     unsigned long check = atomic_load_explicit(&burst.count, memory_order_relaxed);
+    if (!report && check == n) {
+        return inside ? n + 1 : n;
+    }
     printf("result workload=%s n=%lu ns=%llu check=%lu\n", workload, n, (unsigned long long)elapsed, check);
     printf("  %-22s n=%-8lu %10.3f ms %8.1f ns/task%s\n", workload, n, elapsed / 1e6, (double)elapsed / (double)n,
            check == n ? "" : "  COUNT MISMATCH");
@@ -106,6 +114,12 @@ static unsigned long run_burst(const fibra_runtime *rt, fibra_waitgroup *wg, uns
         exit(1);
     }
     return inside ? n + 1 : n;
+}
+
+/* The pause before every timed run (fibra-bench's --settle-ms default). */
+static void settle(void) {
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 5 * 1000 * 1000};
+    nanosleep(&pause, NULL);
 }
 
 static unsigned long parse_count(const char *text) {
@@ -149,9 +163,13 @@ int main(int argc, char **argv) {
     unsigned long spawned = 0;
     for (size_t i = 0; i < sizes; i++) {
         unsigned long n = given > 0 ? parse_count(argv[first_count + (int)i]) : defaults[i];
+        spawned += run_burst(rt, wg, n, 0, 0); /* warm-up */
+        spawned += run_burst(rt, wg, n, 1, 0);
         for (unsigned long rep = 0; rep < reps; rep++) {
-            spawned += run_burst(rt, wg, n, 0);
-            spawned += run_burst(rt, wg, n, 1);
+            settle();
+            spawned += run_burst(rt, wg, n, 0, 1);
+            settle();
+            spawned += run_burst(rt, wg, n, 1, 1);
         }
     }
 

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// What the static library needs from the system on Linux (from
 /// `rustc --print native-static-libs`).
@@ -60,6 +61,12 @@ fn assert_success(output: &Output, what: &str) {
     );
 }
 
+/// spawn_bench, compiled once for all the tests that run it.
+fn spawn_bench() -> &'static Path {
+    static BENCH: OnceLock<PathBuf> = OnceLock::new();
+    BENCH.get_or_init(|| compile("examples/spawn_bench.c", "spawn_bench"))
+}
+
 /// The `result` lines of spawn_bench: (workload, n, check).
 fn results(stdout: &str) -> Vec<(String, u64, u64)> {
     stdout
@@ -82,8 +89,8 @@ fn results(stdout: &str) -> Vec<(String, u64, u64)> {
 
 #[test]
 fn spawn_bench_counts_every_task() {
-    let bench = compile("examples/spawn_bench.c", "spawn_bench");
-    let output = Command::new(&bench)
+    let bench = spawn_bench();
+    let output = Command::new(bench)
         .args(["1000", "20000"])
         .env("FIBRA_WORKERS", "2")
         .output()
@@ -101,10 +108,26 @@ fn spawn_bench_counts_every_task() {
 
 #[test]
 fn spawn_bench_rejects_a_bad_count() {
-    let bench = compile("examples/spawn_bench.c", "spawn_bench_bad_count");
-    let output = Command::new(&bench).arg("ten").output().unwrap();
+    let bench = spawn_bench();
+    let output = Command::new(bench).arg("ten").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a task count"));
+}
+
+#[test]
+fn spawn_bench_reports_a_bad_worker_count_from_the_environment() {
+    let bench = spawn_bench();
+    let output = Command::new(bench)
+        .arg("10")
+        .env("FIBRA_WORKERS", "0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("FIBRA_ERR_INVALID_ARGUMENT") && stderr.contains("FIBRA_WORKERS"),
+        "{stderr}"
+    );
 }
 
 #[test]
