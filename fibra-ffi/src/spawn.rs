@@ -19,7 +19,8 @@ use std::ffi::c_void;
 ///
 /// Errors (nothing was spawned, `arg` is still the caller's):
 /// `FIBRA_ERR_NULL` (`rt` or `func`), `FIBRA_ERR_INVALID_HANDLE`,
-/// `FIBRA_ERR_SHUTDOWN`.
+/// `FIBRA_ERR_SHUTDOWN`. After `FIBRA_ERR_INTERNAL` (a bug in fibra) the
+/// task may or may not have been dropped.
 ///
 /// # Safety
 /// `rt` is NULL or a live runtime. `func` may be called with `arg` on any
