@@ -8,12 +8,12 @@
 //! runs what and what a callback may do: `docs/EMBEDDING.md`.
 //!
 //! Invariants every `extern "C"` function here keeps:
-//! - It never unwinds into C: its body runs under [`boundary`], which turns a
+//! - It never unwinds into C: its body runs under the `boundary` module, which turns a
 //!   Rust panic into [`FibraStatus::FIBRA_ERR_INTERNAL`].
 //! - It returns a [`FibraStatus`] or a pointer that is NULL on error; the
 //!   error's text is then available from [`fibra_last_error_message`].
 //! - NULL pointers are rejected; objects carry a magic word checked on every
-//!   use and poisoned on free ([`object`]), so a use after free is detected
+//!   use and poisoned on free (the `object` module), so a use after free is detected
 //!   while the freed memory has not been reused (best effort, see the header).
 //!
 //! Rust code should use `fibra` directly; the `rlib` exists so that tests can
