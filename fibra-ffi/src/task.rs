@@ -64,7 +64,9 @@ impl Outcome {
 
 /// Spawns `func(arg)` like `fibra_spawn_with_cancel` and stores a handle to
 /// it in `*task_out` (set to NULL on error). Free the handle with
-/// `fibra_task_free`, whether or not you waited.
+/// `fibra_task_free`, whether or not you waited. The handle is one small
+/// allocation; `fibra_spawn`, which has none, allocates nothing in steady
+/// state.
 ///
 /// Errors: as `fibra_spawn`, and `FIBRA_ERR_NULL` for `task_out`.
 ///
