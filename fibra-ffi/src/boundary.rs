@@ -71,12 +71,19 @@ fn panic_error(payload: Box<dyn Any + Send>) -> Error {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-string panic payload".to_string());
-    // Dropping the payload could itself panic; leak it instead (this is a bug path).
-    std::mem::forget(payload);
+    drop_payload(payload);
     Error::new(
         FibraStatus::FIBRA_ERR_INTERNAL,
         format!("fibra: internal error (a Rust panic was caught at the C boundary): {text}"),
     )
+}
+
+/// Drops a panic payload without unwinding: a payload whose `drop` panics
+/// has that second payload leaked (it cannot be dropped safely either).
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(second);
+    }
 }
 
 #[cfg(test)]
