@@ -8,6 +8,7 @@
 //! `deps` directory as this test's executable, under a name without a hash
 //! (`libfibra_ffi.a`). The C programs are written to `CARGO_TARGET_TMPDIR`.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -32,22 +33,34 @@ fn static_library() -> PathBuf {
     lib
 }
 
-/// Compiles `source` into an executable named `name`; fails the test with
-/// the compiler's output on error.
-fn compile(source: &str, name: &str) -> PathBuf {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+/// Runs the C compiler (`$CC`, else `cc`) with fibra.h's directory on the
+/// include path, warnings as errors, and `args`; fails the test with the
+/// compiler's output on error.
+fn run_compiler(args: &[OsString], what: &str) {
     let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let output = Command::new(&compiler)
-        .args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg("-I")
         .arg(crate_dir().join("include"))
-        .arg(crate_dir().join(source))
-        .arg(static_library())
-        .args(SYSTEM_LIBS)
-        .arg("-o")
-        .arg(&out)
+        .args(["-Wall", "-Wextra", "-Werror"])
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("could not run the C compiler `{compiler}`: {e}"));
-    assert_success(&output, &format!("{compiler} {source}"));
+    assert_success(&output, &format!("{compiler} {what}"));
+}
+
+fn os_strings(args: &[&str]) -> Vec<OsString> {
+    args.iter().map(OsString::from).collect()
+}
+
+/// Compiles `source` into an executable named `name` in `CARGO_TARGET_TMPDIR`.
+fn compile(source: &str, name: &str) -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let mut args = os_strings(&["-std=c11", "-O1", "-g"]);
+    args.push(crate_dir().join(source).into());
+    args.push(static_library().into());
+    args.extend(os_strings(SYSTEM_LIBS));
+    args.extend(["-o".into(), out.clone().into()]);
+    run_compiler(&args, source);
     out
 }
 
@@ -136,4 +149,17 @@ fn c_error_paths() {
     let output = Command::new(&program).output().unwrap();
     assert_success(&output, "error_paths");
     assert_eq!(String::from_utf8_lossy(&output.stdout), "error_paths: ok\n");
+}
+
+#[test]
+fn header_is_strict_c99() {
+    let source = Path::new(env!("CARGO_TARGET_TMPDIR")).join("include_fibra_h.c");
+    std::fs::write(
+        &source,
+        "#include \"fibra.h\"\nint main(void) { return FIBRA_OK; }\n",
+    )
+    .unwrap();
+    let mut args = os_strings(&["-std=c99", "-pedantic", "-fsyntax-only"]);
+    args.push(source.into());
+    run_compiler(&args, "-std=c99 -pedantic (fibra.h)");
 }
