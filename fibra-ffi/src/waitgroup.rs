@@ -6,8 +6,8 @@
 //! task that waits holds its worker until the count reaches zero.
 //!
 //! Protocol (no lost wake-up): the counter is an atomic, so `done` costs one
-//! read-modify-write and takes the lock only when it brings the count to
-//! zero. A waiter checks the count under `lock` before sleeping on `zero`;
+//! compare-and-swap (retried under contention) and takes the lock only when
+//! it brings the count to zero. A waiter checks the count under `lock` before sleeping on `zero`;
 //! the `done` that reaches zero takes `lock` after its decrement and before
 //! notifying. So either the waiter's check (under the lock) comes after that
 //! `done` released the lock and sees zero, or the waiter is already asleep
