@@ -23,9 +23,12 @@ pub struct FibraTask {
     outcome: Mutex<Outcome>,
 }
 
-enum Outcome {
-    Pending(fibra::JoinHandle<()>),
-    Finished(FibraStatus),
+/// The handle until someone waited, then the cached status.
+struct Outcome {
+    /// `Some` until the task's result was taken.
+    handle: Option<fibra::JoinHandle<()>>,
+    /// `FIBRA_PENDING` until then.
+    status: FibraStatus,
 }
 
 impl CObject for FibraTask {
@@ -40,25 +43,14 @@ impl Outcome {
     /// Waits for the task (or only looks, if `block` is false) and caches
     /// its status.
     fn settle(&mut self, block: bool) -> FibraStatus {
-        if let Outcome::Pending(handle) = self {
-            if !block && !handle.is_finished() {
-                return FibraStatus::FIBRA_PENDING;
-            }
-            let Outcome::Pending(handle) =
-                std::mem::replace(self, Outcome::Finished(FibraStatus::FIBRA_PENDING))
-            else {
-                unreachable!("checked just above")
-            };
-            *self = Outcome::Finished(match handle.join() {
+        if let Some(handle) = self.handle.take_if(|handle| block || handle.is_finished()) {
+            self.status = match handle.join() {
                 Ok(()) => FibraStatus::FIBRA_OK,
                 Err(error) if error.is_cancelled() => FibraStatus::FIBRA_CANCELLED,
                 Err(_) => FibraStatus::FIBRA_PANICKED,
-            });
+            };
         }
-        match self {
-            Outcome::Finished(status) => *status,
-            Outcome::Pending(_) => unreachable!("settled above"),
-        }
+        self.status
     }
 }
 
@@ -91,7 +83,10 @@ pub unsafe extern "C" fn fibra_task_spawn(
         let join = handle.spawn(move || task.run());
         let object = object::into_c(FibraTask {
             magic: Magic::new(FibraTask::MAGIC),
-            outcome: Mutex::new(Outcome::Pending(join)),
+            outcome: Mutex::new(Outcome {
+                handle: Some(join),
+                status: FibraStatus::FIBRA_PENDING,
+            }),
         });
         // SAFETY: as above.
         unsafe { task_out.write(object) };
