@@ -1,6 +1,7 @@
 //! The C programs, built with the system C compiler (`cc`, or `$CC`) against
 //! the static library this `cargo test` just built, then run:
 //! `examples/spawn_bench.c` at small sizes (its counts are checked) and
+//! `examples/closures.c` (every environment freed once, on both paths) and
 //! `tests/c/error_paths.c`.
 //!
 //! The static library: cargo builds the library target with all its crate
@@ -141,6 +142,25 @@ fn spawn_bench_reports_a_bad_worker_count_from_the_environment() {
         stderr.contains("FIBRA_ERR_INVALID_ARGUMENT") && stderr.contains("FIBRA_WORKERS"),
         "{stderr}"
     );
+}
+
+#[test]
+fn closures_free_every_environment_whether_run_or_cancelled() {
+    let program = compile("examples/closures.c", "closures");
+    let output = Command::new(&program).arg("5000").output().unwrap();
+    assert_success(&output, "closures 5000");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "closures: ran=5000 sum=12497500", "{stdout}");
+    let shutdown = lines[1].strip_prefix("closures: shutdown ").expect(&stdout);
+    let counts: Vec<u64> = shutdown
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|field| !field.is_empty())
+        .map(|field| field.parse().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 3, "{stdout}");
+    assert_eq!(counts[0] + counts[1], 5000, "ran + cancelled: {stdout}");
+    assert_eq!(counts[2], 5000, "{stdout}");
 }
 
 #[test]
