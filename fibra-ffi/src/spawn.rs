@@ -34,7 +34,7 @@ pub unsafe extern "C" fn fibra_spawn(
     arg: *mut c_void,
 ) -> FibraStatus {
     // SAFETY: forwarded to the caller.
-    unsafe { fibra_spawn_with_cancel(rt, func, arg, None) }
+    unsafe { spawn_detached(rt, func, arg, None, "fibra_spawn") }
 }
 
 /// Like `fibra_spawn`, and if the task is dropped without running (the
@@ -57,10 +57,23 @@ pub unsafe extern "C" fn fibra_spawn_with_cancel(
     arg: *mut c_void,
     on_cancel: FibraCallback,
 ) -> FibraStatus {
+    // SAFETY: forwarded to the caller.
+    unsafe { spawn_detached(rt, func, arg, on_cancel, "fibra_spawn_with_cancel") }
+}
+
+/// # Safety
+/// As for `fibra_spawn_with_cancel`.
+unsafe fn spawn_detached(
+    rt: *const FibraRuntime,
+    func: FibraCallback,
+    arg: *mut c_void,
+    on_cancel: FibraCallback,
+    function: &'static str,
+) -> FibraStatus {
     status_call(|| {
         // SAFETY: forwarded to the caller.
-        let task = unsafe { prepare(rt, func, arg, on_cancel, "fibra_spawn") }?;
-        drop(task.0.spawn(move || task.1.run())); // detached: it still runs
+        let (handle, task) = unsafe { prepare(rt, func, arg, on_cancel, function) }?;
+        drop(handle.spawn(move || task.run())); // detached: it still runs
         Ok(FibraStatus::FIBRA_OK)
     })
 }
