@@ -22,9 +22,11 @@
  * - a callback or arg that cannot be used on another thread;
  * - a status_out or metrics pointer that is not writable.
  *
- * Threads: callbacks run on the runtime's worker threads. Until fibra has
- * fibers, a callback that blocks (waits on a wait group, a task, a lock, I/O,
- * sleep) holds its worker thread; fibra_yield yields the OS thread only.
+ * Threads: callbacks run on the runtime's worker threads, on fibra's fiber
+ * stacks (64 KiB by default). fibra_task_wait and fibra_yield inside a task
+ * park only that task; fibra_waitgroup_wait, a lock, blocking I/O or sleep
+ * hold the worker thread (fibra::sync::WaitGroup parks tasks; the C wait
+ * group does not use it yet).
  */
 
 
@@ -335,10 +337,11 @@ fibra_status fibra_waitgroup_done(const fibra_waitgroup *wg);
 // Blocks the calling OS thread until the counter is zero; returns at once if
 // it is. Memory writes made before each `done` are visible after `wait`.
 //
-// Until fibra has fibers, calling this from a task blocks that task's whole
-// worker thread: if every worker waits for tasks still queued, the runtime
-// deadlocks. Wait from outside the runtime (the main thread), or use
-// `fibra_task_wait`, which runs a task that has not started in place.
+// This wait group does not park tasks yet (fibra's own `sync::WaitGroup`
+// does; switching to it is a next step): calling this from a task blocks
+// that task's whole worker thread, and if every worker waits for tasks still
+// queued, the runtime deadlocks. Wait from outside the runtime (the main
+// thread), or use `fibra_task_wait`, which parks the calling task.
 //
 // # Safety
 // `wg` is NULL or a live wait group, not freed while anyone waits.
@@ -356,13 +359,10 @@ fibra_status fibra_waitgroup_free(fibra_waitgroup *wg);
 
 // Offers the CPU to others. Returns `FIBRA_OK`.
 //
-// **Today this yields the OS thread** (`sched_yield`), not the task: fibra
-// tasks cannot be suspended until fibers land, so the calling task keeps its
-// worker and the tasks queued behind it on that worker do not run in the
-// meantime (other workers may steal them). Threads of other processes, and
-// other workers sharing the CPU, do get to run. When fibers land it will
-// requeue the calling task behind the others, as Go's `runtime.Gosched`.
-// Callable from any thread.
+// Inside a task, the task is requeued behind the work its worker has ready
+// and resumes later on the same OS thread (as Go's `runtime.Gosched`); its
+// C frames stay on its fiber stack meanwhile. On any other thread this
+// yields the OS thread (`sched_yield`). Callable from any thread.
 fibra_status fibra_yield(void);
 
 #ifdef __cplusplus

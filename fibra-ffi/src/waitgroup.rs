@@ -144,10 +144,11 @@ pub unsafe extern "C" fn fibra_waitgroup_done(wg: *const FibraWaitGroup) -> Fibr
 /// Blocks the calling OS thread until the counter is zero; returns at once if
 /// it is. Memory writes made before each `done` are visible after `wait`.
 ///
-/// Until fibra has fibers, calling this from a task blocks that task's whole
-/// worker thread: if every worker waits for tasks still queued, the runtime
-/// deadlocks. Wait from outside the runtime (the main thread), or use
-/// `fibra_task_wait`, which runs a task that has not started in place.
+/// This wait group does not park tasks yet (fibra's own `sync::WaitGroup`
+/// does; switching to it is a next step): calling this from a task blocks
+/// that task's whole worker thread, and if every worker waits for tasks still
+/// queued, the runtime deadlocks. Wait from outside the runtime (the main
+/// thread), or use `fibra_task_wait`, which parks the calling task.
 ///
 /// # Safety
 /// `wg` is NULL or a live wait group, not freed while anyone waits.

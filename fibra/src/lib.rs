@@ -23,19 +23,25 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! Tasks run to completion: they cannot block one another like goroutines
-//! yet (fibers are a planned layer). Waiting works without them: a task that
-//! joins a task nobody has started ([`JoinHandle::join`], [`scope`]) runs it
-//! on its own stack, so waiting never deadlocks the runtime; one that joins a
-//! task already running elsewhere puts its worker to sleep until it is done;
-//! [`join`] runs other fork-join jobs while it waits, as Rayon does. Waiting
-//! from a thread that is not a worker puts that thread to sleep. Blocking a
-//! worker in other ways (a `std::sync::Mutex` held for long, blocking I/O,
-//! `thread::sleep`) blocks one worker, as in Rayon.
+//! Tasks may block like goroutines. Each worker runs its loop on a *fiber*
+//! (a pooled stack, 64 KiB by default: [`Builder::stack_size`]) and tasks
+//! run as plain calls in it; a task that waits ([`JoinHandle::join`],
+//! [`scope`], [`join`], [`sync::WaitGroup::wait`], [`yield_now`]) parks its
+//! fiber, the worker carries on on another one, and the task resumes on the
+//! same OS thread once woken. A task that never blocks never switches
+//! stacks. A task that joins a task nobody has started runs it right away on
+//! its own stack instead of parking. Waiting from a thread that is not a
+//! worker puts that thread to sleep. Hazards: a `std::sync::MutexGuard` held
+//! across a blocking call blocks every task that wants the mutex, and the
+//! worker with it; thread-locals are shared by all tasks of a worker and keep
+//! their values across another task's blocking call; blocking the thread
+//! itself (blocking I/O, `std::thread::sleep`) blocks the whole worker.
 //!
 //! Layers, bottom up: `queue` (run queues), `task` (cells, pool, state word),
-//! `idle` (who searches, who sleeps), `park` (futex parker), `worker` (the
-//! loop), `runtime` (the public API). See `DESIGN.md` in the repository.
+//! `idle` (who searches, who sleeps), `park` (futex parker, `Waiter`),
+//! `fiber` and `stack` (fibers and their pooled stacks), `worker` (the loop
+//! and its dispatcher), `sync` (blocking primitives), `runtime` (the public
+//! API). See `DESIGN.md` in the repository.
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
@@ -70,6 +76,8 @@ pub use runtime::{
 };
 #[cfg(not(loom))]
 pub use task::join_handle::{JoinError, JoinHandle};
+#[cfg(not(loom))]
+pub use worker::FIBERS_ENV;
 
 /// The README's example is compiled and run as a doctest, so it stays true.
 #[cfg(doctest)]

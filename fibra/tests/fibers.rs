@@ -1,7 +1,7 @@
 //! Tasks that block: a waiting task parks its fiber and its worker runs
 //! other tasks; a started task never changes OS thread; 100,000 tasks can be
 //! blocked at once and each resumes exactly once; a fiber stack overflow is
-//! reported by name.
+//! reported by name; `FIBRA_FIBERS=0` turns fibers off.
 
 mod common;
 
@@ -147,4 +147,43 @@ fn a_fiber_stack_overflow_is_reported_by_name() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "the child must die: {stderr}");
     assert!(stderr.contains("fiber stack overflow"), "stderr: {stderr}");
+}
+
+/// Child process: the same kinds of waits with fibers turned off.
+#[test]
+fn fibers_off_child() {
+    if std::env::var_os(fibra::FIBERS_ENV).is_none() {
+        return;
+    }
+    fn fib(n: u64) -> u64 {
+        if n < 2 {
+            return n;
+        }
+        let (a, b) = fibra::join(|| fib(n - 1), || fib(n - 2));
+        a + b
+    }
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    assert_eq!(rt.block_on(|| fib(20)), 6765);
+    let total: u64 = rt.block_on(|| {
+        let handles: Vec<_> = (0..1000u64).map(|i| fibra::spawn(move || i)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(total, 499_500);
+    println!("fibers-off child ok");
+}
+
+#[test]
+fn fibra_fibers_0_runs_tasks_without_fibers() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "fibers_off_child", "--nocapture", "--test-threads=1"])
+        .env(fibra::FIBERS_ENV, "0")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("fibers-off child ok"), "{stdout}");
 }

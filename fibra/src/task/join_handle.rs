@@ -59,12 +59,11 @@ impl<T> JoinHandle<T> {
     /// was already shutting down.
     ///
     /// Called from inside a task of the same runtime, a task that has not
-    /// started yet is run right here, on the caller's stack; one that is
-    /// already running elsewhere is waited for (the worker sleeps, after
-    /// making sure its other queued tasks can be taken by other workers).
-    /// Since every task waits only for tasks it could run itself, joining
-    /// never deadlocks the runtime, even when every worker joins at once.
-    /// Called from any other thread, that thread sleeps.
+    /// started yet is run right here, on the caller's stack (while half of
+    /// that stack is free); otherwise the calling task parks and its worker
+    /// runs other tasks until the awaited one finishes. Joining never
+    /// deadlocks the runtime, even when every worker joins at once. Called
+    /// from any other thread, that thread sleeps.
     pub fn join(self) -> Result<T, JoinError> {
         let header = self.header;
         std::mem::forget(self); // the reference is released below instead

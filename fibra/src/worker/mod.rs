@@ -93,10 +93,19 @@ pub(crate) struct WorkerContext {
     fiber_pool: RefCell<dispatch::FiberPool>,
 }
 
+/// The environment variable that turns fibers off when set to `0`: workers
+/// then run tasks on their own thread stacks and a task that waits blocks
+/// its worker thread (joins still claim unstarted tasks, and `join` helps
+/// with its stolen half's sub-jobs, so waiting makes progress). For tools
+/// that cannot follow stack switches, such as valgrind; not for production.
+pub const FIBERS_ENV: &str = "FIBRA_FIBERS";
+
 /// Whether workers run their loop on fibers, so that tasks can block without
-/// blocking their worker. Miri cannot switch stacks: under it, a task that
-/// waits blocks its worker thread, as before fibers existed.
-const FIBERS: bool = cfg!(not(miri));
+/// blocking their worker: yes, unless `FIBRA_FIBERS=0`. Miri cannot switch
+/// stacks, so under it never.
+fn fibers_enabled() -> bool {
+    cfg!(not(miri)) && std::env::var_os(FIBERS_ENV).map_or(true, |value| value != "0")
+}
 
 thread_local! {
     /// The context of the worker running on this thread, or null.
@@ -129,7 +138,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
         fiber_pool: RefCell::new(dispatch::FiberPool::new(shared.fiber_stack_size)),
     });
     CURRENT.with(|current| current.set(&*cx));
-    if FIBERS {
+    if fibers_enabled() {
         // Without it a fiber stack overflow is a bare SIGSEGV instead of a
         // message; fibers still work, so a failure here is not fatal.
         #[cfg(not(miri))]
