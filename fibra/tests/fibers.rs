@@ -187,3 +187,30 @@ fn fibra_fibers_0_runs_tasks_without_fibers() {
     );
     assert!(stdout.contains("fibers-off child ok"), "{stdout}");
 }
+
+#[test]
+fn shutdown_lets_a_blocked_task_finish() {
+    with_hang_guard("blocked at shutdown", || {
+        let rt = Runtime::builder().workers(2).build().unwrap();
+        let gate = WaitGroup::new();
+        gate.add(1);
+        let (started, finished) = (WaitGroup::new(), Arc::new(AtomicUsize::new(0)));
+        started.add(1);
+        {
+            let (gate, started, finished) = (gate.clone(), started.clone(), finished.clone());
+            rt.spawn(move || {
+                started.done();
+                gate.wait();
+                finished.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        started.wait();
+        // Blocked: the shutdown cannot finish in time, and does not cancel it.
+        assert!(!rt.shutdown_timeout(std::time::Duration::from_millis(50)));
+        assert_eq!(finished.load(Ordering::SeqCst), 0);
+        gate.done();
+        common::wait_for("the blocked task to finish", || {
+            finished.load(Ordering::SeqCst) == 1
+        });
+    });
+}
