@@ -104,15 +104,12 @@ impl Woken {
 mod tests {
     use super::*;
 
-    fn leak() -> &'static FiberParker {
-        Box::leak(Box::new(FiberParker::new()))
-    }
-
     #[test]
     fn takes_in_arrival_order() {
         let inbox = Inbox::new();
         assert!(inbox.is_empty());
-        let (a, b, c) = (leak(), leak(), leak());
+        let take = FiberParker::take_unused;
+        let (a, b, c) = (take(), take(), take());
         inbox.push(a);
         inbox.push(b);
         let mut woken = inbox.take_all();
@@ -123,6 +120,7 @@ mod tests {
         assert!(woken.pop_front().is_none() && woken.is_empty());
         assert!(ptr::eq(inbox.take_all().pop_front().unwrap(), c));
         assert!(inbox.is_empty() && Woken::empty().is_empty());
+        [a, b, c].into_iter().for_each(FiberParker::give_back);
     }
 }
 

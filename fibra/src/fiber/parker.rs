@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn token_first_then_park_resumes_at_once() {
-        let parker: &'static FiberParker = Box::leak(Box::new(FiberParker::new()));
+        let parker = FiberParker::take_unused();
         parker.unpark();
         parker.unpark(); // a second token is not stored
         assert!(parker.try_consume_token());
@@ -220,11 +220,12 @@ mod tests {
         assert_eq!(parker.commit_park(), Commit::ResumeNow);
         parker.after_resume();
         assert!(!parker.try_consume_token(), "after_resume consumed the token");
+        FiberParker::give_back(parker);
     }
 
     #[test]
     fn unpark_of_a_parked_fiber_delivers_once() {
-        let parker: &'static FiberParker = Box::leak(Box::new(FiberParker::new()));
+        let parker = FiberParker::take_unused();
         let delivery = Delivery {
             deliver: count_delivery,
             home: ptr::null(),
@@ -243,6 +244,7 @@ mod tests {
         assert!(!parker.try_consume_token());
         parker.unpark(); // a token for the next park
         assert!(parker.try_consume_token());
+        FiberParker::give_back(parker);
     }
 }
 
