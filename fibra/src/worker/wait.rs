@@ -113,16 +113,28 @@ impl WorkerContext {
     /// implementing efficient futures", PPoPP 1993). Only those: an unrelated
     /// job run on this stack could wait for the very task suspended below it,
     /// and neither could ever continue. Sub-jobs are exactly the jobs at or
-    /// above the thief's deque bottom at the moment it started `job`.
+    /// above the thief's deque bottom at the moment it started `job` (with
+    /// fibers, other fibers of the thief's worker may have offered jobs
+    /// there too; running one here is harmless, since a waiting fiber parks
+    /// rather than blocking its worker). With nothing to help with, a fiber
+    /// parks until the thief sets the latch; a thread sleeps in short steps,
+    /// looking again for sub-jobs in between.
     fn help_until(&self, job: &JobHeader, done: &dyn Fn() -> bool) {
         let mut offered = false;
         let mut sleep = Duration::from_micros(20);
+        let on_fiber = fiber::current().is_some();
         while !done() {
-            match self.take_back_join_job().or_else(|| self.steal_sub_job(job)) {
+            // On a fiber, our own deque may hold other fibers' jobs: leave
+            // them to the loop (see `take_back_or_wait`).
+            let own = if on_fiber { None } else { self.take_back_join_job() };
+            match own.or_else(|| self.steal_sub_job(job)) {
                 Some(work) => {
                     self.execute(work);
                     sleep = Duration::from_micros(20);
                 }
+                // Nothing to help with: park until the thief sets the latch;
+                // the worker runs other work meanwhile.
+                None if on_fiber => park_current(),
                 None => {
                     if !offered {
                         self.offer_queued_work();
@@ -218,14 +230,7 @@ impl WorkerContext {
                 // SAFETY: taken from our deque exactly once.
                 Some(other) => unsafe { JobHeader::execute(other) },
                 None => {
-                    let done = || job_b.latch.is_set();
-                    if fiber::current().is_some() {
-                        // The worker runs other work (this half's sub-jobs
-                        // among it) while this fiber is parked.
-                        wait_until(done);
-                    } else {
-                        self.help_until(job_b.header(), &done);
-                    }
+                    self.help_until(job_b.header(), &|| job_b.latch.is_set());
                     return job_b.take_result();
                 }
             }
