@@ -426,7 +426,7 @@ pub(crate) mod tests {
                 Row {
                     workload: Workload::new(Kind::PingPong, 0),
                     metric: Metric::NsPerTask,
-                    cells: vec![Cell::Pending("needs fibers (issue 4)".into()); 3],
+                    cells: vec![Cell::Pending("not built yet (issue 4)".into()); 3],
                 },
             ],
         }
@@ -450,7 +450,7 @@ pub(crate) mod tests {
         assert!(md.contains("| spawn-burst outside, n=10 | ns/task | 30.0 (29.0–31.0) | failed [1] | missing [2] | - | - |"), "{md}");
         assert!(md.contains("\n[1] exit 1  \n[2] no Go  \n"), "{md}");
         assert!(
-            md.contains("| ping-pong | ns/task | needs fibers (issue 4) |"),
+            md.contains("| ping-pong | ns/task | not built yet (issue 4) |"),
             "{md}"
         );
     }
