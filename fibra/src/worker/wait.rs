@@ -220,8 +220,13 @@ impl WorkerContext {
                 // here: put it back, and let the loop run both (it takes our
                 // own jobs, oldest first, once this fiber parks).
                 Some(other) if fiber::current().is_some() => {
-                    let requeued = self.me().join_jobs.push(other);
-                    debug_assert!(requeued.is_ok(), "a slot was just freed");
+                    if let Err(other) = self.me().join_jobs.push(other) {
+                        // Cannot happen (`take` just freed a slot); if it
+                        // did, running the job here is still correct.
+                        // SAFETY: taken from our deque exactly once.
+                        unsafe { JobHeader::execute(other) };
+                        continue;
+                    }
                     wait_until(|| job_b.latch.is_set());
                     return job_b.take_result();
                 }
