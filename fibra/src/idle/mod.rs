@@ -250,4 +250,41 @@ mod loom_tests {
         });
         assert!(explored > 1, "loom explored {explored} interleavings");
     }
+
+    /// A worker parks while a waker hands it work only it may run (a woken
+    /// fiber in its inbox, here a flag set by an RMW as the inbox push is)
+    /// and calls `wake_worker`, as `Shared::wake_for_inbox` does. The worker
+    /// checks the inbox after registering, as `park_idle` does. It must end
+    /// up seeing the work; loom reports a deadlock if it sleeps forever.
+    #[test]
+    fn no_lost_wakeup_for_work_only_one_worker_may_run() {
+        let explored = crate::loom::model_counting(|| {
+            let idle = Arc::new(Idle::new(2));
+            let parker = Arc::new(Parker::new());
+            let inbox = Arc::new(AtomicBool::new(false));
+            let waker = {
+                let (idle, parker, inbox) = (idle.clone(), parker.clone(), inbox.clone());
+                thread::spawn(move || {
+                    inbox.swap(true, Ordering::AcqRel); // D1: the push
+                    if idle.wake_worker(0) {
+                        parker.unpark();
+                    }
+                })
+            };
+            // Worker 1 stays busy (unparked); worker 0 runs out of work.
+            let _ = idle.transition_worker_to_parked(0, false);
+            loop {
+                if inbox.load(Ordering::Acquire) {
+                    break; // S3 saw it (park_idle then leaves the sleepers)
+                }
+                parker.park();
+                if !idle.is_parked(0) {
+                    assert!(inbox.load(Ordering::Acquire), "woken for the inbox");
+                    break;
+                }
+            }
+            waker.join().unwrap();
+        });
+        assert!(explored > 1, "loom explored {explored} interleavings");
+    }
 }
