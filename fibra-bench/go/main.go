@@ -71,7 +71,33 @@ var timedWorkloads = map[string]func(uint64) uint64{
 		go skynet(c, 0, n)
 		return <-c
 	},
-	"chained": chained,
+	"chained":    chained,
+	"yield_many": yieldMany,
+}
+
+// yieldTasks goroutines each call runtime.Gosched n/yieldTasks times.
+const yieldTasks = 100
+
+func yieldMany(n uint64) uint64 {
+	perTask := n / yieldTasks
+	counts := make([]uint64, yieldTasks)
+	var wg sync.WaitGroup
+	wg.Add(yieldTasks)
+	for t := 0; t < yieldTasks; t++ {
+		go func(t int) {
+			defer wg.Done()
+			for i := uint64(0); i < perTask; i++ {
+				runtime.Gosched()
+			}
+			counts[t] = perTask
+		}(t)
+	}
+	wg.Wait()
+	var total uint64
+	for _, c := range counts {
+		total += c
+	}
+	return total
 }
 
 func result(workload string, n, check uint64, fields ...interface{}) string {

@@ -51,6 +51,14 @@ pub trait Peer {
         None
     }
 
+    /// [`YIELD_TASKS`] tasks each yield `n / YIELD_TASKS` times to the
+    /// scheduler (the task goes behind the other ready ones and resumes
+    /// later) and return how often they yielded; the caller waits for all
+    /// and returns the total, `n`. `None` without a task-level yield.
+    fn yield_many(&self, _n: u64) -> Option<u64> {
+        None
+    }
+
     /// Occupies every worker, spawns `n` tasks from outside (task `i` adds
     /// `i` to a sum), calls `probe` while none of them can have run, then
     /// releases the workers, waits for all and returns the sum.
@@ -99,6 +107,9 @@ fn children_sum(
     a + b
 }
 
+/// Tasks of the yield-many workload (each yields `n / YIELD_TASKS` times).
+pub const YIELD_TASKS: u64 = 100;
+
 /// What a workload measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -122,8 +133,7 @@ pub enum Kind {
     Memory,
     /// Two tasks passing a message back and forth (needs channels, issue 4).
     PingPong,
-    /// Tasks that yield many times (fibra has `yield_now` now; the workload
-    /// is not written yet for every runtime).
+    /// [`YIELD_TASKS`] tasks yielding `n` times in all.
     YieldMany,
 }
 
@@ -168,7 +178,7 @@ impl Kind {
     /// Why a kind is not run yet, if it is not.
     pub fn pending(self) -> Option<&'static str> {
         match self {
-            Kind::PingPong | Kind::YieldMany => Some("not built yet (issue 4)"),
+            Kind::PingPong => Some("needs channels (issue 4)"),
             _ => None,
         }
     }
@@ -210,7 +220,10 @@ impl Workload {
         suite.push(Workload::new(Kind::Idle, if quick { 200 } else { 2_000 }));
         suite.push(Workload::new(Kind::Memory, big));
         suite.push(Workload::new(Kind::PingPong, 0));
-        suite.push(Workload::new(Kind::YieldMany, 0));
+        suite.push(Workload::new(
+            Kind::YieldMany,
+            if quick { 100_000 } else { 1_000_000 },
+        ));
         suite
     }
 
@@ -228,7 +241,7 @@ impl Workload {
             Kind::Idle => format!("idle CPU over {n} ms after one task"),
             Kind::Memory => format!("memory, {n} tasks queued"),
             Kind::PingPong => "ping-pong".to_string(),
-            Kind::YieldMany => "yield-many".to_string(),
+            Kind::YieldMany => format!("yield-many, {YIELD_TASKS} tasks, {n} yields"),
         }
     }
 
@@ -240,8 +253,8 @@ impl Workload {
             Kind::SkynetSpawn | Kind::SkynetForkJoin => n * n.saturating_sub(1) / 2,
             Kind::FibJoin | Kind::FibSpawn => fib_iterative(n),
             Kind::Chained => n,
-            Kind::Idle => 0,
-            Kind::PingPong | Kind::YieldMany => 0,
+            Kind::Idle | Kind::PingPong => 0,
+            Kind::YieldMany => n / YIELD_TASKS * YIELD_TASKS,
         }
     }
 
@@ -252,7 +265,8 @@ impl Workload {
             Kind::FibJoin => fib_calls_above(self.n, 1),
             Kind::FibSpawn => fib_calls_above(self.n, FIB_CUTOFF),
             Kind::SkynetSpawn | Kind::SkynetForkJoin => skynet_nodes(self.n),
-            Kind::Idle | Kind::PingPong | Kind::YieldMany => 1,
+            Kind::YieldMany => self.n,
+            Kind::Idle | Kind::PingPong => 1,
         }
     }
 
@@ -269,7 +283,8 @@ impl Workload {
             Kind::SkynetForkJoin => peer.skynet_fork_join(n),
             Kind::Chained => peer.chained(n),
             Kind::Memory => peer.queue_unrun(n, &mut || ()),
-            Kind::Idle | Kind::PingPong | Kind::YieldMany => None,
+            Kind::YieldMany => peer.yield_many(n),
+            Kind::Idle | Kind::PingPong => None,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! `JoinHandle::join` per node (skynet spawn).
 
 use super::{Gate, Tally};
-use crate::workloads::{fib_recursive, skynet_fork_join_with, Half, Peer, FIB_CUTOFF, SKYNET_FAN_OUT};
+use crate::workloads::{
+    fib_recursive, skynet_fork_join_with, Half, Peer, FIB_CUTOFF, SKYNET_FAN_OUT, YIELD_TASKS,
+};
 use std::sync::{mpsc, Arc};
 
 /// A fibra runtime, built once and reused for every run.
@@ -52,6 +54,20 @@ impl Peer for FibraPeer {
     fn skynet_fork_join(&self, leaves: u64) -> Option<u64> {
         let join = |a: Half<'_>, b: Half<'_>| ::fibra::join(a, b);
         Some(self.rt.block_on(|| skynet_fork_join_with(0, leaves, &join)))
+    }
+
+    fn yield_many(&self, n: u64) -> Option<u64> {
+        let per_task = n / YIELD_TASKS;
+        let yield_task = move || {
+            for _ in 0..per_task {
+                ::fibra::yield_now();
+            }
+            per_task
+        };
+        Some(self.rt.block_on(move || {
+            let tasks: Vec<_> = (0..YIELD_TASKS).map(|_| ::fibra::spawn(yield_task)).collect();
+            tasks.into_iter().map(|t| t.join().expect("no panic")).sum()
+        }))
     }
 
     fn chained(&self, n: u64) -> Option<u64> {

@@ -13,7 +13,7 @@
 //! raises the limit.
 
 use super::{Gate, Tally};
-use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT};
+use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT, YIELD_TASKS};
 use ::may::coroutine::JoinHandle;
 use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Arc, OnceLock};
@@ -103,6 +103,21 @@ impl Peer for MayPeer {
 
     fn skynet_spawn(&self, leaves: u64) -> Option<u64> {
         Some(joined(go(move || skynet(0, leaves))))
+    }
+
+    fn yield_many(&self, n: u64) -> Option<u64> {
+        let per_task = n / YIELD_TASKS;
+        let tasks: Vec<_> = (0..YIELD_TASKS)
+            .map(|_| {
+                go(move || {
+                    for _ in 0..per_task {
+                        ::may::coroutine::yield_now();
+                    }
+                    per_task
+                })
+            })
+            .collect();
+        Some(tasks.into_iter().map(|t| t.join().expect("no panic")).sum())
     }
 
     fn chained(&self, n: u64) -> Option<u64> {

@@ -8,7 +8,7 @@
 //! `fib_spawn` spawns `fib(n - 1)` and awaits it.
 
 use super::{Gate, Tally};
-use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT};
+use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT, YIELD_TASKS};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{mpsc, Arc};
@@ -63,6 +63,27 @@ impl Peer for TokioPeer {
 
     fn skynet_spawn(&self, leaves: u64) -> Option<u64> {
         Some(self.rt.block_on(skynet(0, leaves)))
+    }
+
+    fn yield_many(&self, n: u64) -> Option<u64> {
+        let per_task = n / YIELD_TASKS;
+        Some(self.rt.block_on(async move {
+            let tasks: Vec<_> = (0..YIELD_TASKS)
+                .map(|_| {
+                    tokio::spawn(async move {
+                        for _ in 0..per_task {
+                            tokio::task::yield_now().await;
+                        }
+                        per_task
+                    })
+                })
+                .collect();
+            let mut total = 0;
+            for task in tasks {
+                total += task.await.expect("no panic");
+            }
+            total
+        }))
     }
 
     fn chained(&self, n: u64) -> Option<u64> {
