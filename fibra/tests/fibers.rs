@@ -214,3 +214,34 @@ fn shutdown_lets_a_blocked_task_finish() {
         });
     });
 }
+
+#[test]
+fn yielding_tasks_do_not_starve_tasks_spawned_from_outside() {
+    with_hang_guard("yield fairness", || {
+        // One worker, busy with tasks that only yield until a flag is set by
+        // a task that can only arrive through the global queue.
+        let rt = Runtime::builder().workers(1).build().unwrap();
+        let flag = Arc::new(AtomicUsize::new(0));
+        let yielders: Vec<_> = (0..4)
+            .map(|_| {
+                let flag = flag.clone();
+                rt.spawn(move || {
+                    let mut yields = 0u64;
+                    while flag.load(Ordering::Acquire) == 0 {
+                        fibra::yield_now();
+                        yields += 1;
+                    }
+                    yields
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(10)); // let them spin
+        let setter = {
+            let flag = flag.clone();
+            rt.spawn(move || flag.store(1, Ordering::Release))
+        };
+        setter.join().unwrap();
+        let total: u64 = yielders.into_iter().map(|h| h.join().unwrap()).sum();
+        assert!(total > 0, "the yielders ran");
+    });
+}

@@ -32,6 +32,8 @@ use std::io;
 
 /// Spare fibers a worker keeps; more are finished and their stacks pooled.
 const MAX_SPARE_FIBERS: usize = 16;
+/// Yields handed straight to the next woken fiber before the loop runs.
+const MAX_HAND_OFFS: u32 = 3;
 
 /// A worker's fibers that are not running, parked or queued, and its stacks.
 pub(crate) struct FiberPool {
@@ -93,9 +95,10 @@ pub(super) fn run_on_fibers(cx: &WorkerContext) {
             },
             Some(Request::Yield) => {
                 queue_behind_inbox(cx, running);
-                cx.next_loop_fiber()
+                cx.hand_off_to_woken().unwrap_or_else(|| cx.next_loop_fiber())
             }
             Some(Request::SwitchTo(woken)) => {
+                cx.hand_offs.set(0); // the loop had its turn
                 cx.keep_spare(running);
                 cx.parked_fibers.set(cx.parked_fibers.get() - 1);
                 // SAFETY: taken out of our inbox by our loop: parked, ours.
@@ -135,6 +138,23 @@ fn queue_behind_inbox(cx: &WorkerContext, fiber: Box<Fiber>) {
 }
 
 impl WorkerContext {
+    /// After a yield: the next woken fiber (possibly the yielder itself, if
+    /// nothing else is woken), resumed without going through the loop. At
+    /// most [`MAX_HAND_OFFS`] times in a row; then the loop gets a turn (and
+    /// runs queued tasks before woken fibers), so yielding fibers cannot
+    /// starve the queues.
+    fn hand_off_to_woken(&self) -> Option<Box<Fiber>> {
+        if self.hand_offs.get() >= MAX_HAND_OFFS {
+            self.hand_offs.set(0);
+            return None;
+        }
+        let woken = self.take_woken_fiber()?;
+        self.hand_offs.set(self.hand_offs.get() + 1);
+        self.parked_fibers.set(self.parked_fibers.get() - 1);
+        // SAFETY: taken out of our inbox: parked (or yielded), ours.
+        Some(unsafe { Fiber::from_parker(woken) })
+    }
+
     /// The fiber to carry on the loop: a spare, or a new one.
     fn next_loop_fiber(&self) -> Box<Fiber> {
         let mut pool = self.fiber_pool.borrow_mut();

@@ -89,6 +89,9 @@ pub(crate) struct WorkerContext {
     parked_fibers: Cell<usize>,
     /// Set by the dispatcher to make the fiber it resumes leave the loop.
     retiring: Cell<bool>,
+    /// Yields handed by the dispatcher straight to a woken fiber since the
+    /// loop last ran.
+    hand_offs: Cell<u32>,
     #[cfg(not(miri))]
     fiber_pool: RefCell<dispatch::FiberPool>,
 }
@@ -134,6 +137,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
         woken_runs: Cell::new(0),
         parked_fibers: Cell::new(0),
         retiring: Cell::new(false),
+        hand_offs: Cell::new(0),
         #[cfg(not(miri))]
         fiber_pool: RefCell::new(dispatch::FiberPool::new(shared.fiber_stack_size)),
     });
