@@ -222,10 +222,13 @@ fn yielding_tasks_do_not_starve_tasks_spawned_from_outside() {
         // a task that can only arrive through the global queue.
         let rt = Runtime::builder().workers(1).build().unwrap();
         let flag = Arc::new(AtomicUsize::new(0));
+        let started = WaitGroup::new();
+        started.add(4);
         let yielders: Vec<_> = (0..4)
             .map(|_| {
-                let flag = flag.clone();
+                let (flag, started) = (flag.clone(), started.clone());
                 rt.spawn(move || {
+                    started.done();
                     let mut yields = 0u64;
                     while flag.load(Ordering::Acquire) == 0 {
                         fibra::yield_now();
@@ -235,13 +238,13 @@ fn yielding_tasks_do_not_starve_tasks_spawned_from_outside() {
                 })
             })
             .collect();
-        std::thread::sleep(std::time::Duration::from_millis(10)); // let them spin
+        started.wait(); // every yielder is in its loop
         let setter = {
             let flag = flag.clone();
             rt.spawn(move || flag.store(1, Ordering::Release))
         };
         setter.join().unwrap();
         let total: u64 = yielders.into_iter().map(|h| h.join().unwrap()).sum();
-        assert!(total > 0, "the yielders ran");
+        assert!(total > 0, "the yielders were yielding when the setter came");
     });
 }
