@@ -143,6 +143,7 @@ mod running {
     }
 
     /// The running fiber's info, if this code runs on a fiber.
+    #[inline]
     pub(crate) fn current() -> Option<&'static Info> {
         let info = CURRENT.with(Cell::get);
         // SAFETY: non-null only while the fiber runs (see the module docs);

@@ -25,6 +25,7 @@ const _: () = assert!(std::mem::align_of::<FiberParker>() > FIBER_TAG);
 
 impl Waiter {
     /// The running fiber if there is one, else the calling thread.
+    #[inline]
     pub(crate) fn current() -> Waiter {
         match fiber::current() {
             Some(info) => Waiter::fiber(info.parker),
@@ -37,7 +38,7 @@ impl Waiter {
         Waiter(NonZeroUsize::new(address).expect("references are non-null"))
     }
 
-    fn fiber(parker: &'static FiberParker) -> Waiter {
+    pub(crate) fn fiber(parker: &'static FiberParker) -> Waiter {
         let address = parker as *const FiberParker as usize | FIBER_TAG;
         Waiter(NonZeroUsize::new(address).expect("tagged"))
     }

@@ -27,6 +27,7 @@
 use super::WorkerContext;
 use crate::fiber::parker::{Commit, Delivery, FiberParker};
 use crate::fiber::{Fiber, FiberStack, Request};
+use crate::park::Waiter;
 use crate::stack::{StackPool, StackPoolConfig};
 use std::io;
 
@@ -88,6 +89,7 @@ impl Drop for FiberPool {
 pub(super) fn run_on_fibers(cx: &WorkerContext) {
     let mut running = cx.next_loop_fiber();
     loop {
+        cx.running_fiber.set(Some(Waiter::fiber(running.parker())));
         running = match running.resume() {
             Some(Request::Park) => match park(cx, running) {
                 Some(resume_now) => resume_now,
@@ -192,6 +194,7 @@ impl WorkerContext {
     /// Lets a spare's loop return, then pools its stack.
     fn retire(&self, mut fiber: Box<Fiber>) {
         self.retiring.set(true);
+        self.running_fiber.set(Some(Waiter::fiber(fiber.parker())));
         let finished = fiber.resume().is_none();
         assert!(finished, "a retiring fiber's loop returns at once");
         self.recycle(fiber);

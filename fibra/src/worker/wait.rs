@@ -9,7 +9,7 @@
 
 use super::{resume, with_current, JobHeader, StackJob, Work, WorkerContext, HELP_MAX_SLEEP};
 use crate::fiber;
-use crate::park::park_current;
+use crate::park::{park_current, Waiter};
 use crate::queue::join_deque::Steal;
 use crate::task::{cell, Header};
 use std::ptr::NonNull;
@@ -185,7 +185,11 @@ impl WorkerContext {
         RA: Send,
         RB: Send,
     {
-        let job_b = StackJob::new(b, crate::park::Waiter::current());
+        let waiter = self
+            .running_fiber
+            .get()
+            .unwrap_or_else(|| Waiter::thread(self.me().parker));
+        let job_b = StackJob::new(b, waiter);
         let job_ptr = job_b.as_job_ptr();
         let offered = self.me().join_jobs.push(job_ptr).is_ok();
         if offered {
