@@ -9,7 +9,8 @@
 //! loop on another fiber. When the task is woken, its fiber is queued in its
 //! worker's [`inbox::Inbox`], and the loop there switches to it
 //! ([`Request::SwitchTo`]); the task returns from its blocking call and,
-//! when it finishes, that fiber simply carries on running the loop.
+//! when it finishes, that fiber simply carries on running the loop. A task
+//! that yields ([`Request::Yield`]) is queued behind the woken fibers.
 //!
 //! Invariants:
 //! - A started fiber only ever runs on the thread that created it (Rust and
