@@ -40,7 +40,7 @@
 //! Layers, bottom up: `queue` (run queues), `task` (cells, pool, state word),
 //! `idle` (who searches, who sleeps), `park` (futex parker, `Waiter`),
 //! `fiber` and `stack` (fibers and their pooled stacks), `worker` (the loop
-//! and its dispatcher), `sync` (blocking primitives), `runtime` (the public
+//! and its dispatcher), `sync` and `chan` (blocking primitives), `runtime` (the public
 //! API). See `DESIGN.md` in the repository.
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
@@ -50,6 +50,8 @@
 // fiber-only code is built but unused.
 #![cfg_attr(miri, allow(dead_code, unused_imports))]
 
+#[cfg(not(loom))]
+pub mod chan;
 mod fiber;
 mod idle;
 mod loom;
