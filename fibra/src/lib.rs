@@ -26,7 +26,8 @@
 //! Tasks may block like goroutines. Each worker runs its loop on a *fiber*
 //! (a pooled stack, 64 KiB by default: [`Builder::stack_size`]) and tasks
 //! run as plain calls in it; a task that waits ([`JoinHandle::join`],
-//! [`scope`], [`join`], [`sync::WaitGroup::wait`], [`yield_now`]) parks its
+//! [`scope`], [`join`], [`sync::WaitGroup::wait`], [`chan`] sends and
+//! receives, [`yield_now`]) parks its
 //! fiber, the worker carries on on another one, and the task resumes on the
 //! same OS thread once woken. A task that never blocks never switches
 //! stacks. A task that joins a task nobody has started runs it right away on

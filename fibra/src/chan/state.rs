@@ -108,6 +108,18 @@ impl<T, W: Copy> State<T, W> {
         self.buffer.len()
     }
 
+    /// Receivers parked and not woken since (for tests).
+    #[cfg(test)]
+    pub(super) fn blocked_receivers(&self) -> usize {
+        self.blocked_receivers.len()
+    }
+
+    /// Senders parked with their values (for tests).
+    #[cfg(test)]
+    pub(super) fn blocked_senders(&self) -> usize {
+        self.blocked_senders.len()
+    }
+
     fn ticket(&mut self) -> u64 {
         self.next_ticket += 1;
         self.next_ticket

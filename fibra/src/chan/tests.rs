@@ -4,6 +4,7 @@
 
 use super::state::{SendStart, State};
 use super::*;
+use crate::park::Waiter;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 
@@ -309,4 +310,65 @@ fn errors_display_and_convert() {
         ("Sender { .. }".into(), "Receiver { .. }".into())
     );
     assert_eq!(tx.capacity(), Some(2));
+}
+
+/// Waits (yielding the thread) until `ready` holds of the channel's state.
+#[cfg(not(miri))]
+fn wait_for_state<T>(channel: &Channel<T>, ready: impl Fn(&State<T, Waiter>) -> bool) {
+    while !ready(&channel.lock()) {
+        thread::yield_now();
+    }
+}
+
+#[test]
+#[cfg(not(miri))] // many fibers: slow under Miri, which runs workers without them
+fn ten_thousand_tasks_blocked_in_recv_each_receive_exactly_once() {
+    let n = 10_000;
+    let rt = crate::Runtime::builder().workers(2).build().unwrap();
+    let (tx, rx) = unbounded::<usize>();
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let rx = rx.clone();
+            rt.spawn(move || rx.recv().unwrap())
+        })
+        .collect();
+    wait_for_state(&rx.channel, |state| state.blocked_receivers() == n);
+    (0..n).for_each(|i| tx.send(i).unwrap());
+    let mut got: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        (0..n).collect::<Vec<_>>(),
+        "each value received exactly once"
+    );
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+#[cfg(not(miri))]
+fn ten_thousand_tasks_blocked_in_send_each_complete_exactly_once() {
+    let n = 10_000;
+    let rt = crate::Runtime::builder().workers(2).build().unwrap();
+    let (tx, rx) = bounded::<usize>(0);
+    let completed = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let (tx, completed) = (tx.clone(), completed.clone());
+            rt.spawn(move || {
+                tx.send(i).unwrap();
+                completed.fetch_add(1, Ordering::Relaxed);
+            })
+        })
+        .collect();
+    wait_for_state(&rx.channel, |state| state.blocked_senders() == n);
+    assert_eq!(
+        completed.load(Ordering::Relaxed),
+        0,
+        "no rendezvous send completes alone"
+    );
+    let mut got: Vec<usize> = (0..n).map(|_| rx.recv().unwrap()).collect();
+    handles.into_iter().for_each(|h| h.join().unwrap());
+    assert_eq!(completed.load(Ordering::Relaxed), n);
+    got.sort_unstable();
+    assert_eq!(got, (0..n).collect::<Vec<_>>());
 }
