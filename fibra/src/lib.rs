@@ -53,6 +53,16 @@
 
 #[cfg(not(loom))]
 pub mod chan;
+// Under loom, only the channel's core (state machine and blocking protocol)
+// is built, for its models.
+#[cfg(loom)]
+mod chan {
+    mod blocking;
+    mod error;
+    #[cfg(test)]
+    mod loom_models;
+    mod state;
+}
 mod fiber;
 mod idle;
 mod loom;

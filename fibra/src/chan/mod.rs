@@ -26,29 +26,31 @@
 //!
 //! # Design
 //!
-//! One `std::sync::Mutex` guards the whole state (`state::State`, whose
-//! header lists the invariants): a `VecDeque` buffer, the queue of blocked
-//! senders (each parked *with its value* in its entry), the queue of blocked
-//! receivers, and the counts of each end. A blocking call follows the one
-//! pattern of `park::Waiter`: under the lock it either completes or records
-//! [`Waiter::current`] in a queue; it unlocks and parks; woken, it re-checks
-//! under the lock (wake-ups may be spurious). Whoever changes the state so
-//! that a waiter can proceed takes that waiter out of its queue under the
-//! lock and unparks it after unlocking, so no wake-up is lost: a waiter is
-//! either seen proceeding under the lock or is in a queue when the change
-//! happens. Each send wakes at most one receiver; each receive wakes at most
-//! one sender (and the receiver its moved value is for); disconnection
-//! wakes every waiter of the other side. A receive from a full bounded
-//! channel moves the oldest blocked sender's value into the buffer, so
-//! values keep their order and a woken sender has already completed (no
+//! One mutex guards the whole state (`state::State`, whose header lists the
+//! invariants): a `VecDeque` buffer, the queue of blocked senders (each
+//! parked *with its value* in its entry), the queue of blocked receivers,
+//! and the counts of each end. The blocking protocol (`blocking.rs`) is the
+//! one pattern of `park::Waiter`: under the lock a call either completes or
+//! records [`Waiter::current`] in a queue; it unlocks and parks; woken, it
+//! re-checks under the lock (wake-ups may be spurious). Whoever changes the
+//! state so that a waiter can proceed takes that waiter out of its queue
+//! under the lock and unparks it after unlocking, so no wake-up is lost: a
+//! waiter is either seen proceeding under the lock or is in a queue when the
+//! change happens. Each send wakes at most one receiver; each receive wakes
+//! at most one sender (and the receiver its moved value is for);
+//! disconnection wakes every waiter of the other side. A receive from a full
+//! bounded channel moves the oldest blocked sender's value into the buffer,
+//! so values keep their order and a woken sender has already completed (no
 //! retry race). On `bounded(0)` a value goes to the buffer only when a
-//! receiver is already waiting for it; otherwise the receiver takes it out of
-//! the blocked sender's entry.
+//! receiver is already waiting for it; otherwise the receiver takes it out
+//! of the blocked sender's entry. The protocol is generic over how to park,
+//! so the loom models (`loom_models.rs`) check this code itself.
 //!
 //! Values are never dropped under the lock (a value's `Drop` may use the
 //! channel). Not yet: `send_timeout`/`recv_timeout` and `select!` (they need
 //! the timer wheel, `fibra::time`).
 
+mod blocking;
 mod error;
 mod iter;
 mod state;
@@ -59,21 +61,41 @@ pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use iter::{IntoIter, Iter, TryIter};
 
 use crate::park::{park_current, Waiter};
-use state::{SendStart, State};
+use blocking::{Parking, Shared};
+use state::State;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 /// The state shared by every end of one channel.
 struct Channel<T> {
-    state: Mutex<State<T, Waiter>>,
+    state: Shared<T, Waiter>,
 }
 
 impl<T> Channel<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T, Waiter>> {
+    #[cfg(test)]
+    fn lock(&self) -> crate::loom::MutexGuard<'_, State<T, Waiter>> {
         crate::loom::lock(&self.state)
     }
 }
 
+/// Parking through fibra's one mechanism: the task's fiber, or the thread.
+struct Tasks;
+
+impl Parking for Tasks {
+    type Waiter = Waiter;
+
+    fn current(&self) -> Waiter {
+        Waiter::current()
+    }
+
+    fn park(&self) {
+        park_current();
+    }
+
+    fn unpark(&self, waiter: Waiter) {
+        waiter.unpark();
+    }
+}
 /// A channel that holds at most `capacity` values; `bounded(0)` is a
 /// rendezvous channel, whose sends complete only when a receiver takes the
 /// value.
@@ -104,7 +126,7 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 
 fn channel<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
     let channel = Arc::new(Channel {
-        state: Mutex::new(State::new(capacity)),
+        state: crate::loom::Mutex::new(State::new(capacity)),
     });
     (
         Sender {
@@ -152,23 +174,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send("lost").unwrap_err().into_inner(), "lost");
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        let start = self.channel.lock().start_send(value, Waiter::current());
-        let ticket = match start {
-            SendStart::Sent(woken) => {
-                if let Some(receiver) = woken {
-                    receiver.unpark();
-                }
-                return Ok(());
-            }
-            SendStart::Disconnected(value) => return Err(SendError(value)),
-            SendStart::Blocked(ticket) => ticket,
-        };
-        loop {
-            park_current();
-            if let Some(outcome) = self.channel.lock().poll_send(ticket) {
-                return outcome.map_err(SendError);
-            }
-        }
+        blocking::send(&self.channel.state, &Tasks, value).map_err(SendError)
     }
 
     /// Sends a value only if that needs no waiting: fails with
@@ -184,10 +190,7 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        if let Some(receiver) = self.channel.lock().try_send(value)? {
-            receiver.unpark();
-        }
-        Ok(())
+        blocking::try_send(&self.channel.state, &Tasks, value)
     }
 
     /// The channel's bound: `Some(n)` for [`bounded(n)`](bounded), `None`
@@ -198,7 +201,7 @@ impl<T> Sender<T> {
     /// assert_eq!(fibra::chan::unbounded::<u8>().0.capacity(), None);
     /// ```
     pub fn capacity(&self) -> Option<usize> {
-        self.channel.lock().capacity()
+        crate::loom::lock(&self.channel.state).capacity()
     }
 }
 
@@ -214,7 +217,7 @@ impl<T> Clone for Sender<T> {
     /// assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2]);
     /// ```
     fn clone(&self) -> Sender<T> {
-        self.channel.lock().add_sender();
+        blocking::add_sender(&self.channel.state);
         Sender {
             channel: self.channel.clone(),
         }
@@ -223,8 +226,7 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let woken = self.channel.lock().remove_sender();
-        woken.into_iter().for_each(Waiter::unpark);
+        blocking::drop_sender(&self.channel.state, &Tasks);
     }
 }
 
@@ -270,32 +272,7 @@ impl<T> Receiver<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
-        let mut ticket = None;
-        loop {
-            let (outcome, wakes) = {
-                let mut state = self.channel.lock();
-                match state.try_recv() {
-                    Err(TryRecvError::Empty) => {
-                        ticket = Some(state.register_receiver(ticket, Waiter::current()));
-                        drop(state);
-                        park_current();
-                        continue;
-                    }
-                    Err(TryRecvError::Disconnected) => {
-                        state.leave(ticket);
-                        (Err(RecvError), None)
-                    }
-                    Ok((value, wakes)) => {
-                        state.leave(ticket);
-                        (Ok(value), Some(wakes))
-                    }
-                }
-            };
-            if let Some(wakes) = wakes {
-                wakes.wake_all(Waiter::unpark);
-            }
-            return outcome;
-        }
+        blocking::recv(&self.channel.state, &Tasks)
     }
 
     /// Receives a value only if one is there: [`TryRecvError::Empty`] if
@@ -310,9 +287,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        let (value, wakes) = self.channel.lock().try_recv()?;
-        wakes.wake_all(Waiter::unpark);
-        Ok(value)
+        blocking::try_recv(&self.channel.state, &Tasks)
     }
 
     /// How many values are buffered now (not counting those of senders
@@ -325,7 +300,7 @@ impl<T> Receiver<T> {
     /// assert!(!rx.is_empty());
     /// ```
     pub fn len(&self) -> usize {
-        self.channel.lock().len()
+        crate::loom::lock(&self.channel.state).len()
     }
 
     /// Whether no value is buffered now (see [`len`](Self::len)).
@@ -375,7 +350,7 @@ impl<T> Clone for Receiver<T> {
     /// assert_eq!((rx.recv(), rx2.recv()), (Ok(1), Ok(2)));
     /// ```
     fn clone(&self) -> Receiver<T> {
-        self.channel.lock().add_receiver();
+        blocking::add_receiver(&self.channel.state);
         Receiver {
             channel: self.channel.clone(),
         }
@@ -384,9 +359,7 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let (woken, undelivered) = self.channel.lock().remove_receiver();
-        woken.into_iter().for_each(Waiter::unpark);
-        drop(undelivered); // outside the lock
+        blocking::drop_receiver(&self.channel.state, &Tasks);
     }
 }
 
