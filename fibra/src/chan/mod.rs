@@ -31,7 +31,7 @@
 //! parked *with its value* in its entry), the queue of blocked receivers,
 //! and the counts of each end. The blocking protocol (`blocking.rs`) is the
 //! one pattern of `park::Waiter`: under the lock a call either completes or
-//! records [`Waiter::current`] in a queue; it unlocks and parks; woken, it
+//! records `Waiter::current()` in a queue; it unlocks and parks; woken, it
 //! re-checks under the lock (wake-ups may be spurious). Whoever changes the
 //! state so that a waiter can proceed takes that waiter out of its queue
 //! under the lock and unparks it after unlocking, so no wake-up is lost: a
@@ -96,6 +96,7 @@ impl Parking for Tasks {
         waiter.unpark();
     }
 }
+
 /// A channel that holds at most `capacity` values; `bounded(0)` is a
 /// rendezvous channel, whose sends complete only when a receiver takes the
 /// value.

@@ -155,7 +155,7 @@ fn rendezvous_send_waits_for_the_receiver() {
         let sent = sent.clone();
         thread::spawn(move || {
             tx.send(1).unwrap();
-            sent.store(true, Ordering::SeqCst);
+            sent.store(true, Ordering::Relaxed);
             tx.send(2).unwrap();
         })
     };
@@ -164,13 +164,13 @@ fn rendezvous_send_waits_for_the_receiver() {
         thread::yield_now();
     }
     assert!(
-        !sent.load(Ordering::SeqCst),
+        !sent.load(Ordering::Relaxed),
         "a rendezvous send completed with no receive"
     );
     assert_eq!(rx.recv(), Ok(1));
     assert_eq!(rx.recv(), Ok(2));
     sender.join().unwrap();
-    assert!(sent.load(Ordering::SeqCst));
+    assert!(sent.load(Ordering::Relaxed));
     assert_eq!(rx.recv(), Err(RecvError));
 }
 
@@ -215,18 +215,18 @@ fn values_left_in_the_buffer_are_dropped_with_the_last_receiver() {
     struct Counted(Arc<AtomicUsize>);
     impl Drop for Counted {
         fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
+            self.0.fetch_add(1, Ordering::Relaxed);
         }
     }
     let (tx, rx) = unbounded();
     (0..3).for_each(|_| tx.send(Counted(drops.clone())).unwrap());
     drop(rx.clone());
-    assert_eq!(drops.load(Ordering::SeqCst), 0, "a receiver remains");
+    assert_eq!(drops.load(Ordering::Relaxed), 0, "a receiver remains");
     drop(rx);
-    assert_eq!(drops.load(Ordering::SeqCst), 3);
+    assert_eq!(drops.load(Ordering::Relaxed), 3);
     let returned = tx.send(Counted(drops.clone())).unwrap_err();
     drop(returned);
-    assert_eq!(drops.load(Ordering::SeqCst), 4);
+    assert_eq!(drops.load(Ordering::Relaxed), 4);
 }
 
 #[test]
