@@ -1,6 +1,7 @@
 //! `fibra::chan` on the runtime: ping-pong between two tasks on one and on
 //! two workers, skynet with channels, many producers and consumers (tasks,
-//! threads and both mixed) counting every value exactly once. Sizes do not
+//! threads and both mixed) counting every value exactly once, a task staying
+//! on its OS thread across channel waits. Sizes do not
 //! depend on time; nothing here has a wall-clock bound.
 
 mod common;
@@ -171,5 +172,34 @@ fn per_sender_order_is_kept_across_tasks() {
             next[p as usize] += 1;
         }
         assert_eq!(next, [per; 3]);
+    });
+}
+
+#[test]
+fn a_task_stays_on_its_thread_across_channel_waits() {
+    with_hang_guard("same thread", || {
+        let rt = runtime(2);
+        let (tx, rx) = bounded::<u32>(0);
+        let (done_tx, done_rx) = unbounded::<usize>();
+        for _ in 0..50 {
+            let (rx, done_tx) = (rx.clone(), done_tx.clone());
+            rt.spawn(move || {
+                let mut waits = 0;
+                loop {
+                    let before = std::thread::current().id();
+                    let got = rx.recv();
+                    assert_eq!(std::thread::current().id(), before, "a task changed OS thread");
+                    if got.is_err() {
+                        break;
+                    }
+                    waits += 1;
+                }
+                done_tx.send(waits).unwrap();
+            });
+        }
+        drop((rx, done_tx));
+        (0..5_000).for_each(|i| tx.send(i).unwrap());
+        drop(tx);
+        assert_eq!(done_rx.iter().sum::<usize>(), 5_000);
     });
 }
