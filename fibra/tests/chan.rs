@@ -1,8 +1,8 @@
 //! `fibra::chan` on the runtime: ping-pong between two tasks on one and on
 //! two workers, skynet with channels, many producers and consumers (tasks,
 //! threads and both mixed) counting every value exactly once, a task staying
-//! on its OS thread across channel waits. Sizes do not
-//! depend on time; nothing here has a wall-clock bound.
+//! on its OS thread across channel waits. Sizes do not depend on time;
+//! nothing here has a wall-clock bound.
 
 mod common;
 
