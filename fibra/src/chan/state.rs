@@ -193,8 +193,8 @@ impl<T, W: Copy> State<T, W> {
             return Ok((value, self.refill()));
         }
         if let Some(sender) = self.blocked_senders.pop_front() {
-            // Capacity 0 (or a buffered value was taken by another receiver):
-            // the handoff straight from the sender's entry.
+            // Capacity 0 (a bounded buffer is never empty while senders are
+            // blocked, invariant 3): the handoff straight from the entry.
             return Ok((sender.value, Wakes(Some(sender.waiter), None)));
         }
         if self.senders == 0 {

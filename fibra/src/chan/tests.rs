@@ -1,6 +1,8 @@
-//! Channel tests that need no runtime: the state machine on its own (with
-//! plain numbers as waiters) and the public API between plain threads. All
-//! of them run under Miri, with smaller sizes.
+//! Channel unit tests: the state machine on its own (plain numbers as
+//! waiters) and the public API between plain threads, all of which run
+//! under Miri (smaller sizes there); then 10,000 tasks blocked at once in
+//! `recv` and in a rendezvous `send` (not under Miri), which look into the
+//! state to know when every task is blocked.
 
 use super::state::{SendStart, State};
 use super::*;
