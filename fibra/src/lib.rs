@@ -23,25 +23,26 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! Tasks may block like goroutines. Each worker runs its loop on a *fiber*
-//! (a pooled stack, 64 KiB by default: [`Builder::stack_size`]) and tasks
-//! run as plain calls in it; a task that waits ([`JoinHandle::join`],
-//! [`scope`], [`join`], [`sync::WaitGroup::wait`], [`yield_now`]) parks its
-//! fiber, the worker carries on on another one, and the task resumes on the
-//! same OS thread once woken. A task that never blocks never switches
-//! stacks. A task that joins a task nobody has started runs it right away on
-//! its own stack instead of parking. Waiting from a thread that is not a
-//! worker puts that thread to sleep. Hazards: a `std::sync::MutexGuard` held
-//! across a blocking call blocks every task that wants the mutex, and the
-//! worker with it; thread-locals are shared by all tasks of a worker and keep
-//! their values across another task's blocking call; blocking the thread
-//! itself (blocking I/O, `std::thread::sleep`) blocks the whole worker.
+//! Tasks may block like goroutines. Each worker runs its loop on a *fiber* (a
+//! pooled stack, 64 KiB by default: [`Builder::stack_size`]) and tasks run as
+//! plain calls in it; a task that waits ([`JoinHandle::join`], [`scope`],
+//! [`join`], [`sync::WaitGroup::wait`], [`yield_now`], [`chan`] sends and
+//! receives) parks its fiber, the worker carries on on another one, and the
+//! task resumes on the same OS thread once woken. A task that never blocks
+//! never switches stacks. A task that joins a task nobody has started runs it
+//! right away on its own stack instead of parking. Waiting from a thread that
+//! is not a worker puts that thread to sleep. Hazards: a
+//! `std::sync::MutexGuard` held across a blocking call blocks every task that
+//! wants the mutex, and the worker with it; thread-locals are shared by all
+//! tasks of a worker and keep their values across another task's blocking
+//! call; blocking the thread itself (blocking I/O, `std::thread::sleep`)
+//! blocks the whole worker.
 //!
 //! Layers, bottom up: `queue` (run queues), `task` (cells, pool, state word),
 //! `idle` (who searches, who sleeps), `park` (futex parker, `Waiter`),
 //! `fiber` and `stack` (fibers and their pooled stacks), `worker` (the loop
-//! and its dispatcher), `sync` (blocking primitives), `runtime` (the public
-//! API). See `DESIGN.md` in the repository.
+//! and its dispatcher), `sync` and `chan` (blocking primitives), `runtime`
+//! (the public API). See `DESIGN.md` in the repository.
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
@@ -50,6 +51,18 @@
 // fiber-only code is built but unused.
 #![cfg_attr(miri, allow(dead_code, unused_imports))]
 
+#[cfg(not(loom))]
+pub mod chan;
+// Under loom, only the channel's core (state machine and blocking protocol)
+// is built, for its models.
+#[cfg(loom)]
+mod chan {
+    mod blocking;
+    mod error;
+    #[cfg(test)]
+    mod loom_models;
+    mod state;
+}
 mod fiber;
 mod idle;
 mod loom;

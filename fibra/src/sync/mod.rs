@@ -3,8 +3,8 @@
 //! meanwhile); on any other thread it blocks the thread. All of them wait
 //! through the one park/unpark mechanism of `park::Waiter`.
 //!
-//! So far: [`WaitGroup`]. Channels, `Mutex`, `Condvar`, `Semaphore` and
-//! `select!` are the next steps of the fibers issue.
+//! So far: [`WaitGroup`]; channels are [`crate::chan`]. `Mutex`, `Condvar`,
+//! `Semaphore` and `select!` are the next steps of the fibers issue.
 
 mod wait_group;
 

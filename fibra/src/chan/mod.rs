@@ -1,0 +1,371 @@
+//! Channels: multi-producer, multi-consumer queues whose blocking calls park
+//! the *task*, not the worker (Go's channels, `std::sync::mpsc`'s API).
+//!
+//! [`bounded(n)`](bounded) holds at most `n` values and [`Sender::send`]
+//! waits while it is full; [`bounded(0)`](bounded) is a rendezvous: a send
+//! completes only when a receiver takes its value; [`unbounded`] never makes
+//! a sender wait. [`Receiver::recv`] waits while the channel is empty. Both
+//! ends are `Clone`. When every [`Sender`] is gone, receivers still get what
+//! was sent and then [`RecvError`]; when every [`Receiver`] is gone, sends
+//! fail with [`SendError`], which gives the value back. Waiting works the
+//! same inside a fibra task (the task parks, its worker runs others) and on
+//! any other thread (the thread sleeps), so threads and tasks can mix.
+//!
+//! ```
+//! let rt = fibra::Runtime::builder().workers(2).build()?;
+//! let (tx, rx) = fibra::chan::bounded(16);
+//! for id in 0..4u64 {
+//!     let tx = tx.clone();
+//!     rt.spawn(move || (0..100).for_each(|i| tx.send(id * 1000 + i).unwrap()));
+//! }
+//! drop(tx); // the iteration below ends when the four producers are done
+//! let total: u64 = rt.block_on(move || rx.iter().sum());
+//! assert_eq!(total, (0..4u64).map(|id| id * 100_000 + 4950).sum());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Design
+//!
+//! One mutex guards the whole state (`state::State`, whose header lists the
+//! invariants): a `VecDeque` buffer, the queue of blocked senders (each
+//! parked *with its value* in its entry), the queue of blocked receivers,
+//! and the counts of each end. The blocking protocol (`blocking.rs`) is the
+//! one pattern of `park::Waiter`: under the lock a call either completes or
+//! records `Waiter::current()` in a queue; it unlocks and parks; woken, it
+//! re-checks under the lock (wake-ups may be spurious). Whoever changes the
+//! state so that a waiter can proceed takes that waiter out of its queue
+//! under the lock and unparks it after unlocking, so no wake-up is lost: a
+//! waiter is either seen proceeding under the lock or is in a queue when the
+//! change happens. Each send wakes at most one receiver; each receive wakes
+//! at most one sender (and the receiver its moved value is for);
+//! disconnection wakes every waiter of the other side. A receive from a full
+//! bounded channel moves the oldest blocked sender's value into the buffer,
+//! so values keep their order and a woken sender has already completed (no
+//! retry race). On `bounded(0)` a value goes to the buffer only when a
+//! receiver is already waiting for it; otherwise the receiver takes it out
+//! of the blocked sender's entry. The protocol is generic over how to park,
+//! so the loom models (`loom_models.rs`) check this code itself.
+//!
+//! Values are never dropped under the lock (a value's `Drop` may use the
+//! channel). Not yet: `send_timeout`/`recv_timeout` and `select!` (they need
+//! the timer wheel, `fibra::time`).
+
+mod blocking;
+mod error;
+mod iter;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use error::{RecvError, SendError, TryRecvError, TrySendError};
+pub use iter::{IntoIter, Iter, TryIter};
+
+use crate::park::{park_current, Waiter};
+use blocking::{Parking, Shared};
+use state::State;
+use std::fmt;
+use std::sync::Arc;
+
+/// The state shared by every end of one channel.
+struct Channel<T> {
+    state: Shared<T, Waiter>,
+}
+
+impl<T> Channel<T> {
+    #[cfg(test)]
+    fn lock(&self) -> crate::loom::MutexGuard<'_, State<T, Waiter>> {
+        crate::loom::lock(&self.state)
+    }
+}
+
+/// Parking through fibra's one mechanism: the task's fiber, or the thread.
+struct Tasks;
+
+impl Parking for Tasks {
+    type Waiter = Waiter;
+
+    fn current(&self) -> Waiter {
+        Waiter::current()
+    }
+
+    fn park(&self) {
+        park_current();
+    }
+
+    fn unpark(&self, waiter: Waiter) {
+        waiter.unpark();
+    }
+}
+
+/// A channel that holds at most `capacity` values; `bounded(0)` is a
+/// rendezvous channel, whose sends complete only when a receiver takes the
+/// value.
+///
+/// ```
+/// let rt = fibra::Runtime::builder().workers(1).build()?;
+/// let (tx, rx) = fibra::chan::bounded(0);
+/// let consumer = rt.spawn(move || rx.recv().unwrap() * 2);
+/// tx.send(21).unwrap(); // returns once the consumer has the value
+/// assert_eq!(consumer.join().unwrap(), 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    channel(Some(capacity))
+}
+
+/// A channel without a bound: [`Sender::send`] never waits.
+///
+/// ```
+/// let (tx, rx) = fibra::chan::unbounded();
+/// (0..1000).for_each(|i| tx.send(i).unwrap());
+/// drop(tx);
+/// assert_eq!(rx.iter().count(), 1000);
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    channel(None)
+}
+
+fn channel<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
+    let channel = Arc::new(Channel {
+        state: crate::loom::Mutex::new(State::new(capacity)),
+    });
+    (
+        Sender {
+            channel: channel.clone(),
+        },
+        Receiver { channel },
+    )
+}
+
+/// The sending end of a channel; clones send into the same channel.
+///
+/// Dropping the last `Sender` disconnects the channel for receivers once
+/// they have taken every value.
+///
+/// ```
+/// let rt = fibra::Runtime::builder().workers(2).build()?;
+/// let (tx, rx) = fibra::chan::unbounded();
+/// let producers: Vec<_> = (0..3)
+///     .map(|i| {
+///         let tx = tx.clone();
+///         rt.spawn(move || tx.send(i).unwrap())
+///     })
+///     .collect();
+/// drop(tx);
+/// producers.into_iter().for_each(|p| p.join().unwrap());
+/// let mut got: Vec<i32> = rx.iter().collect();
+/// got.sort();
+/// assert_eq!(got, [0, 1, 2]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Sender<T> {
+    channel: Arc<Channel<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends a value, waiting while the channel is full (on `bounded(0)`:
+    /// until a receiver takes it). Fails, giving the value back, if every
+    /// receiver is gone (also if they go while this send waits).
+    ///
+    /// ```
+    /// let (tx, rx) = fibra::chan::bounded(1);
+    /// tx.send("hello").unwrap();
+    /// assert_eq!(rx.recv(), Ok("hello"));
+    /// drop(rx);
+    /// assert_eq!(tx.send("lost").unwrap_err().into_inner(), "lost");
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        blocking::send(&self.channel.state, &Tasks, value).map_err(SendError)
+    }
+
+    /// Sends a value only if that needs no waiting: fails with
+    /// [`TrySendError::Full`] if the channel is full (on `bounded(0)`: if no
+    /// receiver is waiting) and [`TrySendError::Disconnected`] if every
+    /// receiver is gone; either gives the value back.
+    ///
+    /// ```
+    /// let (tx, rx) = fibra::chan::bounded(2);
+    /// assert!(tx.try_send(1).is_ok());
+    /// assert!(tx.try_send(2).is_ok());
+    /// assert!(tx.try_send(3).unwrap_err().is_full());
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        blocking::try_send(&self.channel.state, &Tasks, value)
+    }
+
+    /// The channel's bound: `Some(n)` for [`bounded(n)`](bounded), `None`
+    /// for [`unbounded`].
+    ///
+    /// ```
+    /// assert_eq!(fibra::chan::bounded::<u8>(3).0.capacity(), Some(3));
+    /// assert_eq!(fibra::chan::unbounded::<u8>().0.capacity(), None);
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        crate::loom::lock(&self.channel.state).capacity()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    /// Another sender into the same channel.
+    ///
+    /// ```
+    /// let (tx, rx) = fibra::chan::unbounded();
+    /// let tx2 = tx.clone();
+    /// tx.send(1).unwrap();
+    /// tx2.send(2).unwrap();
+    /// drop((tx, tx2));
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    fn clone(&self) -> Sender<T> {
+        blocking::add_sender(&self.channel.state);
+        Sender {
+            channel: self.channel.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        blocking::drop_sender(&self.channel.state, &Tasks);
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sender { .. }")
+    }
+}
+
+/// The receiving end of a channel; clones receive from the same channel,
+/// each value going to exactly one of them.
+///
+/// ```
+/// let rt = fibra::Runtime::builder().workers(2).build()?;
+/// let (tx, rx) = fibra::chan::bounded(4);
+/// let consumers: Vec<_> = (0..2)
+///     .map(|_| {
+///         let rx = rx.clone();
+///         rt.spawn(move || rx.iter().sum::<u64>())
+///     })
+///     .collect();
+/// drop(rx);
+/// (1..=100).for_each(|i| tx.send(i).unwrap());
+/// drop(tx);
+/// let total: u64 = consumers.into_iter().map(|c| c.join().unwrap()).sum();
+/// assert_eq!(total, 5050);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Receiver<T> {
+    channel: Arc<Channel<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Receives a value, waiting while the channel is empty. Fails once
+    /// every sender is gone and every value sent has been received.
+    ///
+    /// ```
+    /// let rt = fibra::Runtime::builder().workers(1).build()?;
+    /// let (tx, rx) = fibra::chan::unbounded();
+    /// rt.spawn(move || tx.send(5).unwrap());
+    /// assert_eq!(rx.recv(), Ok(5));
+    /// assert_eq!(rx.recv(), Err(fibra::chan::RecvError)); // the task dropped tx
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn recv(&self) -> Result<T, RecvError> {
+        blocking::recv(&self.channel.state, &Tasks)
+    }
+
+    /// Receives a value only if one is there: [`TryRecvError::Empty`] if
+    /// not, [`TryRecvError::Disconnected`] if none will ever come.
+    ///
+    /// ```
+    /// use fibra::chan::TryRecvError;
+    ///
+    /// let (tx, rx) = fibra::chan::unbounded();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        blocking::try_recv(&self.channel.state, &Tasks)
+    }
+
+    /// How many values are buffered now (not counting those of senders
+    /// waiting on a full or rendezvous channel).
+    ///
+    /// ```
+    /// let (tx, rx) = fibra::chan::unbounded();
+    /// tx.send(()).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// assert!(!rx.is_empty());
+    /// ```
+    pub fn len(&self) -> usize {
+        crate::loom::lock(&self.channel.state).len()
+    }
+
+    /// Whether no value is buffered now (see [`len`](Self::len)).
+    ///
+    /// ```
+    /// let (_tx, rx) = fibra::chan::bounded::<u8>(1);
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A blocking iterator over received values; it ends when the channel is
+    /// disconnected and drained.
+    ///
+    /// ```
+    /// let (tx, rx) = fibra::chan::unbounded();
+    /// std::thread::spawn(move || (1..=3).for_each(|i| tx.send(i).unwrap()));
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2, 3]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter::new(self)
+    }
+
+    /// An iterator over the values there now; it never waits.
+    ///
+    /// ```
+    /// let (tx, rx) = fibra::chan::unbounded();
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(rx.try_iter().next(), None); // empty, though tx lives
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter::new(self)
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    /// Another receiver from the same channel.
+    ///
+    /// ```
+    /// let (tx, rx) = fibra::chan::unbounded();
+    /// let rx2 = rx.clone();
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!((rx.recv(), rx2.recv()), (Ok(1), Ok(2)));
+    /// ```
+    fn clone(&self) -> Receiver<T> {
+        blocking::add_receiver(&self.channel.state);
+        Receiver {
+            channel: self.channel.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        blocking::drop_receiver(&self.channel.state, &Tasks);
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Receiver { .. }")
+    }
+}
