@@ -73,6 +73,29 @@ var timedWorkloads = map[string]func(uint64) uint64{
 	},
 	"chained":    chained,
 	"yield_many": yieldMany,
+	"ping_pong":  pingPong,
+}
+
+// pingPong passes a counter back and forth over two unbuffered channels.
+func pingPong(n uint64) uint64 {
+	ping, pong := make(chan uint64), make(chan uint64)
+	seen := make(chan uint64)
+	go func() {
+		var count uint64
+		for ball := range ping {
+			count++
+			pong <- ball
+		}
+		seen <- count
+	}()
+	for ball := uint64(0); ball < n; ball++ {
+		ping <- ball
+		if <-pong != ball {
+			fail("ping-pong: wrong ball")
+		}
+	}
+	close(ping)
+	return <-seen
 }
 
 // yieldTasks goroutines each call runtime.Gosched n/yieldTasks times.

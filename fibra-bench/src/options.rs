@@ -92,7 +92,6 @@ fn tiny_suite() -> Vec<Workload> {
                 Kind::FibJoin => 12,
                 Kind::FibSpawn => 22,
                 Kind::Idle => 10,
-                Kind::PingPong | Kind::YieldMany => 0,
                 _ => 1000,
             };
             Workload::new(w.kind, n)

@@ -450,7 +450,7 @@ pub(crate) mod tests {
         assert!(md.contains("| spawn-burst outside, n=10 | ns/task | 30.0 (29.0–31.0) | failed [1] | missing [2] | - | - |"), "{md}");
         assert!(md.contains("\n[1] exit 1  \n[2] no Go  \n"), "{md}");
         assert!(
-            md.contains("| ping-pong | ns/task | not built yet (issue 4) |"),
+            md.contains("| ping-pong, 0 round trips | ns/task | not built yet (issue 4) |"),
             "{md}"
         );
     }

@@ -70,6 +70,27 @@ impl Peer for FibraPeer {
         }))
     }
 
+    fn ping_pong(&self, n: u64) -> Option<u64> {
+        Some(self.rt.block_on(move || {
+            let (ping_tx, ping_rx) = ::fibra::chan::bounded::<u64>(0);
+            let (pong_tx, pong_rx) = ::fibra::chan::bounded::<u64>(0);
+            let echo = ::fibra::spawn(move || {
+                let mut seen = 0;
+                for ball in ping_rx.iter() {
+                    seen += 1;
+                    pong_tx.send(ball).expect("the pinger waits");
+                }
+                seen
+            });
+            for ball in 0..n {
+                ping_tx.send(ball).expect("the echo task runs");
+                assert_eq!(pong_rx.recv().expect("the echo task answers"), ball);
+            }
+            drop(ping_tx);
+            echo.join().expect("no panic")
+        }))
+    }
+
     fn chained(&self, n: u64) -> Option<u64> {
         let (done, finished) = mpsc::channel();
         drop(self.rt.spawn(move || hop(1, n, done)));

@@ -120,6 +120,27 @@ impl Peer for MayPeer {
         Some(tasks.into_iter().map(|t| t.join().expect("no panic")).sum())
     }
 
+    fn ping_pong(&self, n: u64) -> Option<u64> {
+        let (ping_tx, ping_rx) = ::may::sync::mpsc::channel::<u64>();
+        let (pong_tx, pong_rx) = ::may::sync::mpsc::channel::<u64>();
+        let echo = go(move || {
+            let mut seen = 0;
+            while let Ok(ball) = ping_rx.recv() {
+                seen += 1;
+                pong_tx.send(ball).expect("the pinger waits");
+            }
+            seen
+        });
+        let pinger = go(move || {
+            for ball in 0..n {
+                ping_tx.send(ball).expect("the echo task runs");
+                assert_eq!(pong_rx.recv().expect("the echo task answers"), ball);
+            }
+        });
+        pinger.join().expect("no panic");
+        Some(echo.join().expect("no panic"))
+    }
+
     fn chained(&self, n: u64) -> Option<u64> {
         let (done, finished) = mpsc::channel();
         drop(go(move || hop(1, n, done)));

@@ -86,6 +86,29 @@ impl Peer for TokioPeer {
         }))
     }
 
+    fn ping_pong(&self, n: u64) -> Option<u64> {
+        Some(self.rt.block_on(async move {
+            let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<u64>(1);
+            let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<u64>(1);
+            let echo = tokio::spawn(async move {
+                let mut seen = 0;
+                while let Some(ball) = ping_rx.recv().await {
+                    seen += 1;
+                    pong_tx.send(ball).await.expect("the pinger waits");
+                }
+                seen
+            });
+            let pinger = tokio::spawn(async move {
+                for ball in 0..n {
+                    ping_tx.send(ball).await.expect("the echo task runs");
+                    assert_eq!(pong_rx.recv().await, Some(ball));
+                }
+            });
+            pinger.await.expect("no panic");
+            echo.await.expect("no panic")
+        }))
+    }
+
     fn chained(&self, n: u64) -> Option<u64> {
         let (done, finished) = mpsc::channel();
         drop(self.rt.spawn(hop(1, n, done)));
