@@ -23,10 +23,11 @@
  * - a status_out or metrics pointer that is not writable.
  *
  * Threads: callbacks run on the runtime's worker threads, on fibra's fiber
- * stacks (64 KiB by default). fibra_task_wait and fibra_yield inside a task
- * park only that task; fibra_waitgroup_wait, a lock, blocking I/O or sleep
- * hold the worker thread (fibra::sync::WaitGroup parks tasks; the C wait
- * group does not use it yet).
+ * stacks (64 KiB by default). fibra_task_wait, fibra_chan_send,
+ * fibra_chan_recv and fibra_yield inside a task park only that task;
+ * fibra_waitgroup_wait, a lock, blocking I/O or sleep hold the worker
+ * thread (fibra::sync::WaitGroup parks tasks; the C wait group does not use
+ * it yet).
  */
 
 
@@ -54,6 +55,11 @@ typedef struct fibra_task fibra_task;
  * sync.WaitGroup: fibra_waitgroup_new, _add, _done, _wait, _free. Opaque. */
 typedef struct fibra_waitgroup fibra_waitgroup;
 
+/* A multi-producer, multi-consumer channel of void * (capacity 0: a
+ * rendezvous): fibra_chan_new, _send, _recv, _close, _free. Inside a task a
+ * send or receive that must wait parks only the task. Opaque. */
+typedef struct fibra_chan fibra_chan;
+
 // The smallest `struct_size` accepted: `struct_size` and `num_workers`.
 #define FIBRA_METRICS_MIN_SIZE 8
 
@@ -76,6 +82,9 @@ enum fibra_status
   FIBRA_PANICKED = 2,
   // `fibra_task_poll`: the task has not finished yet.
   FIBRA_PENDING = 3,
+  // A channel is closed: `fibra_chan_send` after `fibra_chan_close`, or
+  // `fibra_chan_recv` once it is closed and every value was received.
+  FIBRA_CLOSED = 4,
   // A required pointer argument was NULL.
   FIBRA_ERR_NULL = -1,
   // The object is not a live fibra object of the expected type: already
@@ -142,6 +151,49 @@ typedef void (*fibra_callback)(void *arg);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Creates a channel holding up to `capacity` values (0: rendezvous).
+// Returns NULL only if a Rust panic was caught (`FIBRA_ERR_INTERNAL` in
+// `*status_out` if not NULL).
+//
+// # Safety
+// `status_out` is NULL or points to a writable `fibra_status`.
+fibra_chan *fibra_chan_new(size_t capacity, fibra_status *status_out);
+
+// Sends `value` (any pointer, NULL included; fibra never reads it). Waits
+// while the channel is full (for capacity 0: until a receiver takes it);
+// inside a task that parks only the task. Returns `FIBRA_OK`, or
+// `FIBRA_CLOSED` (nothing sent; `value` still belongs to the caller) after
+// `fibra_chan_close`.
+//
+// # Safety
+// `ch` is NULL or a live channel, not freed while this call runs.
+fibra_status fibra_chan_send(const fibra_chan *ch, void *value);
+
+// Receives the oldest value into `*value_out`, waiting while the channel is
+// empty (inside a task that parks only the task). Returns `FIBRA_OK`, or
+// `FIBRA_CLOSED` (`*value_out` untouched) once the channel is closed and
+// every value sent before has been received.
+//
+// # Safety
+// `ch` is NULL or a live channel, not freed while this call runs;
+// `value_out` is NULL or writable.
+fibra_status fibra_chan_recv(const fibra_chan *ch, void **value_out);
+
+// Closes the channel for sending: later sends return `FIBRA_CLOSED`;
+// receivers get every value sent before, then `FIBRA_CLOSED`. Closing twice
+// is allowed and does nothing the second time.
+//
+// # Safety
+// `ch` is NULL or a live channel.
+fibra_status fibra_chan_close(const fibra_chan *ch);
+
+// Frees the channel. Values still in it are forgotten (the pointers are
+// the caller's: receive them first if they own memory).
+//
+// # Safety
+// `ch` is NULL or a live channel that no call is using or will use.
+fibra_status fibra_chan_free(fibra_chan *ch);
 
 // Fills `*out` with the runtime's totals over all workers, as far as
 // `out->struct_size` allows (see `fibra_metrics`).

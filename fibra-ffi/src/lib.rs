@@ -24,6 +24,7 @@
 
 mod boundary;
 mod callback;
+mod chan;
 mod metrics;
 mod object;
 mod runtime;
@@ -34,6 +35,9 @@ mod waitgroup;
 mod yield_now;
 
 pub use callback::FibraCallback;
+pub use chan::{
+    fibra_chan_close, fibra_chan_free, fibra_chan_new, fibra_chan_recv, fibra_chan_send, FibraChan,
+};
 pub use metrics::{
     fibra_runtime_metrics, fibra_runtime_worker_metrics, FibraMetrics, FIBRA_METRICS_MIN_SIZE,
 };

@@ -26,6 +26,9 @@ pub enum FibraStatus {
     FIBRA_PANICKED = 2,
     /// `fibra_task_poll`: the task has not finished yet.
     FIBRA_PENDING = 3,
+    /// A channel is closed: `fibra_chan_send` after `fibra_chan_close`, or
+    /// `fibra_chan_recv` once it is closed and every value was received.
+    FIBRA_CLOSED = 4,
     /// A required pointer argument was NULL.
     FIBRA_ERR_NULL = -1,
     /// The object is not a live fibra object of the expected type: already
@@ -60,14 +63,16 @@ impl FibraStatus {
             FibraStatus::FIBRA_ERR_SHUTDOWN => c"FIBRA_ERR_SHUTDOWN",
             FibraStatus::FIBRA_ERR_OS => c"FIBRA_ERR_OS",
             FibraStatus::FIBRA_ERR_INTERNAL => c"FIBRA_ERR_INTERNAL",
+            FibraStatus::FIBRA_CLOSED => c"FIBRA_CLOSED",
         }
     }
 
-    const ALL: [FibraStatus; 10] = [
+    const ALL: [FibraStatus; 11] = [
         FibraStatus::FIBRA_OK,
         FibraStatus::FIBRA_CANCELLED,
         FibraStatus::FIBRA_PANICKED,
         FibraStatus::FIBRA_PENDING,
+        FibraStatus::FIBRA_CLOSED,
         FibraStatus::FIBRA_ERR_NULL,
         FibraStatus::FIBRA_ERR_INVALID_HANDLE,
         FibraStatus::FIBRA_ERR_INVALID_ARGUMENT,
