@@ -17,9 +17,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Waits until `done()` is true: the thread sleeps on its parker, which the
-/// completer unparks. A worker first makes sure that the tasks queued behind
-/// it can be taken by other workers.
+/// Waits until `done()` is true. On a fiber the task parks (the completer
+/// unparks its `Waiter`) and the worker runs other tasks; off a fiber the
+/// thread sleeps on its parker, and a worker without fibers first makes sure
+/// that the tasks queued behind it can be taken by other workers.
 pub(crate) fn wait_until(done: impl Fn() -> bool) {
     if fiber::current().is_some() {
         while !done() {
