@@ -8,4 +8,4 @@
 
 mod wait_group;
 
-pub use wait_group::WaitGroup;
+pub use wait_group::{CountError, WaitGroup};
