@@ -62,6 +62,9 @@ struct Cell {
 struct Vtable {
     /// Runs the closure and completes the task (the caller claimed it).
     run: unsafe fn(NonNull<Header>),
+    /// Like `run`, and releases the caller's reference in the same RMW that
+    /// completes the task (the worker's path: one atomic operation fewer).
+    run_and_release: unsafe fn(NonNull<Header>),
     /// Drops the closure unrun and completes as cancelled (claimed, too).
     cancel: unsafe fn(NonNull<Header>),
     /// Drops a stored output.
@@ -113,6 +116,7 @@ struct VtableFor<F, T>(std::marker::PhantomData<(F, T)>);
 impl<F: FnOnce() -> T, T> VtableFor<F, T> {
     const VTABLE: Vtable = Vtable {
         run: run::<F, T>,
+        run_and_release: run_and_release::<F, T>,
         cancel: cancel::<F>,
         drop_output: drop_output::<T>,
         read_output: read_output::<T>,
@@ -129,6 +133,80 @@ unsafe fn run<F: FnOnce() -> T, T>(header: NonNull<Header>) {
     unsafe { payload_write(header, output) };
     // SAFETY: we hold a reference, so the cell is live.
     unsafe { complete(header, false) };
+}
+
+/// Where a finished task's output is while `run_and_release` completes it.
+enum Finished<T> {
+    /// Not stored yet.
+    InHand(Output<T>),
+    /// In the payload, for the handle to take.
+    Stored,
+    /// Dropped: the handle is gone.
+    Dropped,
+}
+
+/// Runs the closure, then sets `COMPLETE` and releases the caller's
+/// reference in one RMW. Who owns the output is decided from the value that
+/// RMW replaces: while the handle holds interest, the output is stored for
+/// it (and its `waiter`, if registered, is read before the RMW and woken
+/// after: it is a `'static` parker, so the cell may be gone by then); once
+/// interest is gone it never comes back, so the output is ours to drop.
+///
+/// # Safety
+/// The caller claimed a task of this type and holds a reference to it, which
+/// this consumes: the caller must not use `header` afterwards.
+unsafe fn run_and_release<F: FnOnce() -> T, T>(header: NonNull<Header>) {
+    // SAFETY: claimed, so the payload holds F and it is ours.
+    let closure = unsafe { payload_take::<F>(header) };
+    let mut output = Finished::InHand(catch_unwind(AssertUnwindSafe(closure)));
+    // SAFETY: our reference keeps the cell live until the RMW below.
+    let head = unsafe { header.as_ref() };
+    let mut current = head.state.load();
+    loop {
+        let mut waiter = None;
+        output = if current.has_join_interest() {
+            if current.is_join_waiting() {
+                // SAFETY: JOIN_WAITING is set (we saw it with Acquire), so
+                // `waiter` was written before it and is never written again.
+                waiter = unsafe { *head.waiter.get() };
+            }
+            match output {
+                Finished::InHand(value) => {
+                    // SAFETY: the closure was moved out; the payload is ours
+                    // until COMPLETE.
+                    unsafe { payload_write(header, value) };
+                    Finished::Stored
+                }
+                kept => kept,
+            }
+        } else {
+            match output {
+                Finished::InHand(value) => drop_without_unwinding(value),
+                Finished::Stored => {
+                    // The handle went away after we stored it: ours now.
+                    // SAFETY: stored by us, not complete: nobody else owns it.
+                    let drop_output = || unsafe { (head.vtable.drop_output)(header) };
+                    let _ = catch_unwind(AssertUnwindSafe(drop_output));
+                }
+                Finished::Dropped => {}
+            }
+            Finished::Dropped
+        };
+        match head.state.try_complete_and_release(current) {
+            Ok(last) => {
+                if last {
+                    // SAFETY: the last reference: nobody else can reach the
+                    // cell, and its payload is empty (the output dropped).
+                    unsafe { super::pool::free(header.cast()) };
+                }
+                if let Some(waiter) = waiter {
+                    waiter.unpark();
+                }
+                return;
+            }
+            Err(actual) => current = actual,
+        }
+    }
 }
 
 /// # Safety
@@ -238,13 +316,14 @@ where
 pub(crate) unsafe fn run_task(header: NonNull<Header>, before_run: impl FnOnce()) -> bool {
     // SAFETY: the reference keeps the cell live; claiming makes the run ours.
     unsafe {
-        let claimed = header.as_ref().state.try_claim();
-        if claimed {
+        if header.as_ref().state.try_claim() {
             before_run();
-            (header.as_ref().vtable.run)(header);
+            (header.as_ref().vtable.run_and_release)(header);
+            true
+        } else {
+            release(header);
+            false
         }
-        release(header);
-        claimed
     }
 }
 

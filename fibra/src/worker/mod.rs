@@ -237,12 +237,20 @@ impl WorkerContext {
     pub(crate) fn schedule_local(&self, task: NonNull<Header>) {
         let me = self.me();
         me.metrics.spawned.add_owner(1);
-        // AcqRel: Release publishes the task's initialisation to a thief's
-        // Acquire swap of the slot; Acquire pairs with the thief's swap so a
-        // displaced task was fully written.
-        let displaced = me.next_slot.swap(task.as_ptr(), Ordering::AcqRel);
-        if let Some(displaced) = NonNull::new(displaced) {
-            self.push_back(displaced);
+        if me.next_slot.load(Ordering::Relaxed).is_null() {
+            // Only we ever fill the slot, so an empty slot stays empty until
+            // we store: no RMW needed. Release: publishes the task's
+            // initialisation to a thief's Acquire swap (`steal_from`) or our
+            // own (`take_next_slot`).
+            me.next_slot.store(task.as_ptr(), Ordering::Release);
+        } else {
+            // A thief may empty the slot meanwhile: swap. AcqRel: Release as
+            // above; Acquire pairs with that Release store of the displaced
+            // task, so it was fully written.
+            let displaced = me.next_slot.swap(task.as_ptr(), Ordering::AcqRel);
+            if let Some(displaced) = NonNull::new(displaced) {
+                self.push_back(displaced);
+            }
         }
         self.shared.notify_parked_from_worker();
     }
@@ -326,7 +334,7 @@ impl WorkerContext {
         if me.next_slot.load(Ordering::Relaxed).is_null() {
             return None;
         }
-        // Acquire: pairs with the Release half of `schedule_local`'s swap.
+        // Acquire: pairs with the Release store or swap in `schedule_local`.
         let task = NonNull::new(me.next_slot.swap(ptr::null_mut(), Ordering::Acquire))?;
         if self.next_slot_runs.get() < MAX_NEXT_SLOT_RUNS {
             self.next_slot_runs.set(self.next_slot_runs.get() + 1);
@@ -441,7 +449,7 @@ impl WorkerContext {
         if victim.next_slot.load(Ordering::Relaxed).is_null() {
             return None;
         }
-        // Acquire: pairs with the Release half of the owner's swap.
+        // Acquire: pairs with the owner's Release store or swap (`schedule_local`).
         let task = NonNull::new(victim.next_slot.swap(ptr::null_mut(), Ordering::Acquire))?;
         me.metrics.stolen_tasks.add_owner(1);
         Some(Work::Task(task))
