@@ -3,9 +3,10 @@
 //! ```text
 //! Cell (128 bytes, 64-aligned; from the pool)
 //! +--------------------------------------------+
-//! | Header: state | vtable | waiter | runtime  |  32 bytes
+//! | Header: state | link | vtable | waiter |   |  40 bytes
+//! |         runtime                            |
 //! +--------------------------------------------+
-//! | payload: the closure F until it runs,      |  96 bytes, 16-aligned
+//! | payload: the closure F until it runs,      |  80 bytes, 16-aligned
 //! |          then Result<T, panic payload>      |  (boxed when larger)
 //! +--------------------------------------------+
 //! ```
@@ -22,6 +23,7 @@
 
 use super::state::{AfterComplete, State};
 use crate::park::Waiter;
+use crate::queue::inject::{Link, Linked};
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::mem::{align_of, size_of, MaybeUninit};
@@ -29,7 +31,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
 /// Bytes of closure (or output) stored inline; larger values are boxed once.
-pub(crate) const PAYLOAD_SIZE: usize = 96;
+pub(crate) const PAYLOAD_SIZE: usize = 80;
 const PAYLOAD_ALIGN: usize = 16;
 pub(crate) const CELL_SIZE: usize = size_of::<Cell>();
 pub(crate) const CELL_ALIGN: usize = align_of::<Cell>();
@@ -43,6 +45,8 @@ pub(crate) type Output<T> = Result<T, Box<dyn Any + Send + 'static>>;
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
+    /// The global queue's link (used only while the task is queued there).
+    link: Link,
     vtable: &'static Vtable,
     waiter: UnsafeCell<Option<Waiter>>,
     /// The address of the runtime that spawned the task: an identity only.
@@ -295,6 +299,7 @@ where
     let header = super::pool::alloc().cast::<Header>();
     let head = Header {
         state: State::new(super::state::initial(refs)),
+        link: Link::new(),
         vtable: &VtableFor::<F, T>::VTABLE,
         waiter: UnsafeCell::new(None),
         runtime,
@@ -365,6 +370,21 @@ pub(crate) unsafe fn try_run_inline(header: NonNull<Header>, cancel: bool) -> bo
         }
     }
     true
+}
+
+// SAFETY: `link` is a field of the header, which lives as long as the cell;
+// `from_link` subtracts the same offset `link` added.
+unsafe impl Linked for Header {
+    fn link(node: NonNull<Header>) -> NonNull<Link> {
+        // SAFETY: a field address of a live header; no reference is created.
+        unsafe { NonNull::new_unchecked(std::ptr::addr_of_mut!((*node.as_ptr()).link)) }
+    }
+
+    unsafe fn from_link(link: NonNull<Link>) -> NonNull<Header> {
+        let offset = std::mem::offset_of!(Header, link);
+        // SAFETY: per the contract, `link` points `offset` bytes into a header.
+        unsafe { NonNull::new_unchecked(link.as_ptr().byte_sub(offset).cast::<Header>()) }
+    }
 }
 
 /// The identity of the runtime that spawned the task.

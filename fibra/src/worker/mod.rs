@@ -356,24 +356,23 @@ impl WorkerContext {
     /// into the local run queue (never more than it has room for).
     fn take_from_global(&self) -> Option<NonNull<Header>> {
         let shared = &*self.shared;
-        let queued = shared.inject.len();
-        if queued == 0 {
+        if shared.inject.is_empty() {
             return None;
         }
         let room = LOCAL_CAPACITY - self.me().run_queue.len();
-        let want = (queued / shared.workers.len() + 1)
+        let want = (shared.inject.len() / shared.workers.len() + 1)
             .min(GLOBAL_BATCH)
             .min(room + 1);
-        // Copied out under the lock, queued locally after it is released, so
-        // that spawners from other threads wait for the lock as little as can be.
-        let mut batch = [ptr::null_mut(); GLOBAL_BATCH];
+        // Copied out under the consumer lock, queued locally after it is
+        // released, so that other workers wait for that lock as little as can be.
+        let mut batch = [None; GLOBAL_BATCH];
         let mut taken = 0;
         shared.inject.pop_batch(want, |task| {
-            batch[taken] = task;
+            batch[taken] = Some(task);
             taken += 1;
         });
         self.me().metrics.from_global.add_owner(taken as u64);
-        let mut tasks = batch[..taken].iter().filter_map(|&task| NonNull::new(task));
+        let mut tasks = batch[..taken].iter().flatten().copied();
         let first = tasks.next();
         tasks.for_each(|task| self.push_back(task));
         first
@@ -508,7 +507,7 @@ impl WorkerContext {
             cancel(task);
         }
         for task in self.shared.inject.drain_all() {
-            cancel(task);
+            cancel(task.as_ptr());
         }
         self.shared.count_cancelled(cancelled);
     }
