@@ -233,7 +233,7 @@ impl Handle {
     /// Spawns a task that runs `f` on one of the workers.
     ///
     /// From inside a task of this runtime this is the local fast path: no
-    /// lock and, in steady state, no allocation for closures up to 96 bytes.
+    /// lock and, in steady state, no allocation for closures up to 80 bytes.
     /// From any other thread the task enters through the global queue.
     ///
     /// On a runtime that is shutting down, the task is dropped at once and
