@@ -296,9 +296,29 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
+    // SAFETY: forwarded to the caller.
+    unsafe { allocate_with_state(closure, super::state::initial(refs), runtime) }
+}
+
+/// A detached task's cell: one reference (the scheduler's), no handle.
+pub(crate) fn allocate_detached<F>(closure: F, runtime: usize) -> NonNull<Header>
+where
+    F: FnOnce() + Send + 'static,
+{
+    // SAFETY: the closure borrows nothing ('static).
+    unsafe { allocate_with_state(closure, super::state::DETACHED, runtime) }
+}
+
+/// # Safety
+/// As for [`allocate`].
+unsafe fn allocate_with_state<F, T>(closure: F, state: u32, runtime: usize) -> NonNull<Header>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
     let header = super::pool::alloc().cast::<Header>();
     let head = Header {
-        state: State::new(super::state::initial(refs)),
+        state: State::new(state),
         link: Link::new(),
         vtable: &VtableFor::<F, T>::VTABLE,
         waiter: UnsafeCell::new(None),

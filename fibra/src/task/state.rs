@@ -41,6 +41,9 @@ const _: () = assert!((COMPLETE | CANCELLED | JOIN_INTEREST | JOIN_WAITING | CLA
 pub(crate) const fn initial(refs: u32) -> u32 {
     (refs * REF_ONE) | JOIN_INTEREST
 }
+/// The initial state of a detached task: the scheduler's reference only, and
+/// no handle (so no interest: the runner drops the output).
+pub(crate) const DETACHED: u32 = REF_ONE;
 /// Scheduler reference + handle reference + the handle's interest.
 #[cfg(loom)]
 pub(crate) const INITIAL: u32 = initial(2);
