@@ -77,6 +77,8 @@ mod stack;
 pub mod sync;
 #[cfg(not(loom))]
 mod task;
+#[cfg(not(loom))]
+pub mod time;
 #[cfg(loom)]
 mod task {
     pub(crate) mod state;
