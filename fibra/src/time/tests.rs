@@ -65,3 +65,23 @@ fn a_past_deadline_times_out_at_once() {
     let outcome = rt.block_on(|| park_current_until(Instant::now()));
     assert_eq!(outcome, ParkOutcome::TimedOut);
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "timed waits of a whole runtime: slow under Miri")]
+fn a_stale_wake_up_does_not_end_a_sleep_early() {
+    let rt = one_worker();
+    let length = Duration::from_millis(5);
+    let (elapsed, woken_first) = rt.block_on(|| {
+        // A token left by a waker of an earlier wait makes the first park
+        // return at once: the sleep must go on until its deadline.
+        Waiter::current().unpark();
+        let deadline = Instant::now() + length;
+        let woken_first = park_current_until(deadline) == ParkOutcome::Unparked;
+        Waiter::current().unpark();
+        let start = Instant::now();
+        super::sleep(length);
+        (start.elapsed(), woken_first)
+    });
+    assert!(woken_first, "the stale token ended the first park");
+    assert!(elapsed >= length, "slept {elapsed:?} of {length:?}");
+}
