@@ -8,17 +8,19 @@
 //! use: [`LEVELS`] levels of [`SLOTS`] slots; a slot of level `l` spans
 //! `64^l` ticks, so six levels cover `2^36` ticks (795 days at 1 ms).
 //!
-//! Placement: an entry whose deadline `when` is after the wheel's current
-//! tick `now` goes to the level of the highest 6-bit group in which `when`
-//! and `now` differ, into the slot `(when >> 6 * level) % 64`. Consequences
-//! (the invariants the code relies on):
-//! - every entry of level `l` is due before every slot of level `l + 1`
+//! Placement: an entry placed at tick `at` (its deadline, clamped as below)
+//! after the wheel's current tick `now` goes to the level of the highest
+//! 6-bit group in which `at` and `now` differ, into the slot
+//! `(at >> 6 * level) % 64`. Consequences (the invariants the code relies
+//! on):
+//! - every entry of level `l` is placed before every slot of level `l + 1`
 //!   begins, so the earliest slot to look at is the first occupied one of
 //!   the lowest occupied level;
 //! - a slot's start (its *expiration*) is at or before each of its entries'
 //!   deadlines; when it is reached, the entries due by then fire and the
-//!   others are placed again, on strictly lower levels (they are due within
-//!   the slot's span), so advancing always makes progress;
+//!   others are placed again: on strictly lower levels (they are due within
+//!   the slot's span) or, past the horizon, in a later top-level slot; so
+//!   advancing always makes progress;
 //! - only the top level wraps around: an entry placed there may sit in a slot
 //!   *before* the current one, meaning that slot's next turn; never in the
 //!   current slot, which would be ambiguous (placement stops short of it).
@@ -33,7 +35,9 @@
 //! doubly linked list by index; freed entries form a free list, so a wheel in
 //! steady state does not allocate. A [`TimerKey`] carries the entry's
 //! generation, bumped whenever an entry is freed, so that cancelling a timer
-//! that already fired (its entry possibly reused) does nothing.
+//! that already fired (its entry possibly reused) does nothing. (A key could
+//! match again only after 2^32 reuses of its entry; fibra cancels each key
+//! as soon as its fiber resumes.)
 //!
 //! The wheel has no notion of time or threads: its owner converts clock
 //! readings to ticks (`time::timers`) and is the only one to touch it.

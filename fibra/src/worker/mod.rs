@@ -281,7 +281,7 @@ impl WorkerContext {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
-            // Their fibers join the woken ones, resumed just below.
+            // Their fibers land in our inbox and are resumed in their turn.
             self.fire_due_timers();
             if let Some(task) = self.take_from_global() {
                 return Some(Work::Task(task));
