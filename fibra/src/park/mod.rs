@@ -15,4 +15,4 @@ mod waiter;
 
 pub(crate) use parker::Parker;
 #[cfg(not(loom))]
-pub(crate) use waiter::{park_current, Waiter};
+pub(crate) use waiter::{park_current, park_current_until, ParkOutcome, Waiter};
