@@ -61,6 +61,10 @@ mod chan {
     mod error;
     #[cfg(test)]
     mod loom_models;
+    #[cfg(test)]
+    mod loom_select;
+    mod select;
+    mod selection;
     mod state;
 }
 mod fiber;

@@ -13,7 +13,7 @@ pub(crate) use loom::{
 };
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::{atomic, Mutex, MutexGuard};
+pub(crate) use std::sync::{atomic, Arc, Mutex, MutexGuard};
 
 /// Locks a mutex, ignoring poisoning: fibra never panics while holding one of
 /// its own locks, and a poisoned lock would only hide the first error.
