@@ -56,6 +56,8 @@ mod error;
 mod iter;
 mod macros;
 mod select;
+#[cfg(test)]
+mod select_tests;
 mod selection;
 mod state;
 mod tasks;
