@@ -9,6 +9,14 @@
 //! after every wake-up (wake-ups may be spurious). Whoever makes it able to
 //! proceed does so under the lock and takes its waiter out there, so the
 //! wake-up cannot be lost. Values are dropped only after unlocking.
+//!
+//! A timed call parks until its deadline at the latest and, once
+//! [`Parking::expired`] says it has passed, leaves under the lock in the
+//! same hold as its last check: a receiver only after `try_recv` found
+//! nothing (so no value promised to it stays behind, `state.rs` invariant
+//! 4), a sender by taking its value out of its entry, unless a receiver
+//! took it first: then the send completed and reports success. Select
+//! (`select.rs`) parks through the same trait.
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::state::{SendStart, State};

@@ -11,6 +11,13 @@
 //! same inside a fibra task (the task parks, its worker runs others) and on
 //! any other thread (the thread sleeps), so threads and tasks can mix.
 //!
+//! Timed waits ([`Sender::send_timeout`], [`Receiver::recv_timeout`] and
+//! their `_deadline` forms) give up after a while: a timed-out send gives
+//! its value back, and never loses or duplicates it. [`select!`](crate::select)
+//! waits on several receives and sends at once (with [`RecvArm`],
+//! [`SendArm`] and [`select`] for a list built at run time): among ready
+//! arms it picks one at random, and exactly one arm completes.
+//!
 //! ```
 //! let rt = fibra::Runtime::builder().workers(2).build()?;
 //! let (tx, rx) = fibra::chan::bounded(16);
@@ -44,11 +51,21 @@
 //! retry race). On `bounded(0)` a value goes to the buffer only when a
 //! receiver is already waiting for it; otherwise the receiver takes it out
 //! of the blocked sender's entry. The protocol is generic over how to park,
-//! so the loom models (`loom_models.rs`) check this code itself.
+//! so the loom models (`loom_models.rs`, `loom_select.rs`) check this code
+//! itself. A timed wait parks with a deadline (`park::park_current_until`:
+//! the worker's timer wheel on a fiber, a futex timeout on a thread) and,
+//! once it has passed, leaves under the lock: a receiver after one last
+//! look, a sender taking its value back out of its entry unless it was
+//! taken (then the send succeeded).
+//!
+//! A blocked select leaves one entry per arm in the channels' queues, all
+//! naming one *selection* word (`selection.rs`) that is decided once; a
+//! party completes a select's arm only by choosing it there, so a select
+//! never completes two arms and no value is put aside for an arm it did not
+//! pick (the protocol and its invariants: `select.rs`).
 //!
 //! Values are never dropped under the lock (a value's `Drop` may use the
-//! channel). Not yet: `send_timeout`/`recv_timeout` and `select!` (they need
-//! the timer wheel, `fibra::time`).
+//! channel).
 
 mod arms;
 mod blocking;
