@@ -52,32 +52,6 @@ impl<'a, T> RecvArm<'a, T> {
     }
 }
 
-impl<T> Arm<Tasks> for RecvArm<'_, T> {
-    fn try_complete(&mut self, parking: &Tasks) -> bool {
-        self.op.try_complete(parking)
-    }
-
-    fn register(&mut self, selection: &Arc<Selection<Waiter>>, index: usize) -> bool {
-        Arm::<Tasks>::register(&mut self.op, selection, index)
-    }
-
-    fn unregister(&mut self) {
-        Arm::<Tasks>::unregister(&mut self.op);
-    }
-
-    fn complete_chosen(&mut self, parking: &Tasks) -> bool {
-        self.op.complete_chosen(parking)
-    }
-}
-
-impl<T> SelectArm for RecvArm<'_, T> {}
-
-impl<T> fmt::Debug for RecvArm<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RecvArm { .. }")
-    }
-}
-
 /// A send for [`select`], holding its value until the select completes this
 /// arm or another (then the value is dropped with the arm); after the
 /// select, [`into_result`](Self::into_result) says whether it was sent.
@@ -111,31 +85,38 @@ impl<'a, T> SendArm<'a, T> {
     }
 }
 
-impl<T> Arm<Tasks> for SendArm<'_, T> {
-    fn try_complete(&mut self, parking: &Tasks) -> bool {
-        self.op.try_complete(parking)
-    }
+/// The public arms are thin wrappers of the protocol's operations.
+macro_rules! delegate_to_op {
+    ($($arm:ident)*) => {$(
+        impl<T> Arm<Tasks> for $arm<'_, T> {
+            fn try_complete(&mut self, parking: &Tasks) -> bool {
+                self.op.try_complete(parking)
+            }
 
-    fn register(&mut self, selection: &Arc<Selection<Waiter>>, index: usize) -> bool {
-        Arm::<Tasks>::register(&mut self.op, selection, index)
-    }
+            fn register(&mut self, selection: &Arc<Selection<Waiter>>, index: usize) -> bool {
+                Arm::<Tasks>::register(&mut self.op, selection, index)
+            }
 
-    fn unregister(&mut self) {
-        Arm::<Tasks>::unregister(&mut self.op);
-    }
+            fn unregister(&mut self) {
+                Arm::<Tasks>::unregister(&mut self.op);
+            }
 
-    fn complete_chosen(&mut self, parking: &Tasks) -> bool {
-        self.op.complete_chosen(parking)
-    }
+            fn complete_chosen(&mut self, parking: &Tasks) -> bool {
+                self.op.complete_chosen(parking)
+            }
+        }
+
+        impl<T> SelectArm for $arm<'_, T> {}
+
+        impl<T> fmt::Debug for $arm<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($arm), " { .. }"))
+            }
+        }
+    )*};
 }
 
-impl<T> SelectArm for SendArm<'_, T> {}
-
-impl<T> fmt::Debug for SendArm<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendArm { .. }")
-    }
-}
+delegate_to_op!(RecvArm SendArm);
 
 /// Waits until one of `arms` can complete, completes it, and returns its
 /// index. If several are ready, each is equally likely to be chosen.

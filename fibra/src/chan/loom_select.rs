@@ -145,32 +145,37 @@ fn spawn_timer(world: &Arc<World>, sleeper: usize) -> thread::JoinHandle<()> {
     thread::spawn(move || world.fire_timer(sleeper))
 }
 
-#[test]
-fn receive_timeout_races_a_rendezvous_send() {
-    let explored = crate::loom::model_counting(|| {
+/// Thread 0 receives from a rendezvous channel with a deadline, by
+/// `receive` (`None`: timed out), while thread 1 sends 3 into it and the
+/// timer fires; after a timeout thread 0 drops its receiver. Either the
+/// value was received and the send succeeded, or neither.
+fn timed_receive_races_a_send(receive: fn(&Shared<u32, usize>, &Threads) -> Option<u32>) {
+    let explored = crate::loom::model_counting(move || {
         let world = World::new(2);
         let shared = new_channel(Some(0));
-        let done = Arc::new(AtomicBool::new(false));
-        let sender = spawn_sender(&shared, &world, 1, 3, &done);
+        let sender = spawn_sender(&shared, &world, 1, 3, &Arc::new(AtomicBool::new(false)));
         let timer = spawn_timer(&world, 0);
         let me = Threads::new(0, &world);
-        let got = blocking::recv(&shared, &me, Some(Instant::now()));
-        if got == Err(RecvTimeoutError::Timeout) {
+        let got = receive(&shared, &me);
+        if got.is_none() {
             blocking::drop_receiver(&shared, &me); // the sender gets its value back
         }
         let sent = sender.join().unwrap();
         timer.join().unwrap();
         match got {
-            Ok(value) => assert_eq!((value, sent), (3, Ok(()))),
-            Err(_) => assert_eq!(sent, Err(3), "a timed-out receive took nothing"),
+            Some(value) => assert_eq!((value, sent), (3, Ok(()))),
+            None => assert_eq!(sent, Err(3), "a timed-out receive took nothing"),
         }
     });
     assert!(explored > 1, "loom explored {explored} interleavings");
 }
 
-#[test]
-fn send_timeout_races_a_rendezvous_receive() {
-    let explored = crate::loom::model_counting(|| {
+/// Thread 0 sends 4 into a rendezvous channel with a deadline, by `send`
+/// (false: timed out, the value came back), while thread 1 receives and
+/// the timer fires; after a timeout thread 0 drops its sender. Either the
+/// value was sent and received, or neither.
+fn timed_send_races_a_receive(send: fn(&Shared<u32, usize>, &Threads, u32) -> bool) {
+    let explored = crate::loom::model_counting(move || {
         let world = World::new(2);
         let shared = new_channel(Some(0));
         let receiver = {
@@ -179,71 +184,61 @@ fn send_timeout_races_a_rendezvous_receive() {
         };
         let timer = spawn_timer(&world, 0);
         let me = Threads::new(0, &world);
-        let sent = blocking::send(&shared, &me, 4, Some(Instant::now()));
-        if sent.is_err() {
+        let sent = send(&shared, &me, 4);
+        if !sent {
             blocking::drop_sender(&shared, &me); // the receiver sees disconnection
         }
         let got = receiver.join().unwrap();
         timer.join().unwrap();
-        match sent {
-            Ok(()) => assert_eq!(got, Ok(4)),
+        assert_eq!(got, if sent { Ok(4) } else { Err(RecvError) });
+    });
+    assert!(explored > 1, "loom explored {explored} interleavings");
+}
+
+#[test]
+fn receive_timeout_races_a_rendezvous_send() {
+    timed_receive_races_a_send(
+        |shared, me| match blocking::recv(shared, me, Some(Instant::now())) {
+            Ok(value) => Some(value),
             Err(err) => {
-                assert_eq!(err, SendTimeoutError::Timeout(4), "the value comes back");
-                assert_eq!(got, Err(RecvError), "and was not received");
+                assert_eq!(err, RecvTimeoutError::Timeout);
+                None
+            }
+        },
+    );
+}
+
+#[test]
+fn send_timeout_races_a_rendezvous_receive() {
+    timed_send_races_a_receive(|shared, me, value| {
+        match blocking::send(shared, me, value, Some(Instant::now())) {
+            Ok(()) => true,
+            Err(err) => {
+                assert_eq!(err, SendTimeoutError::Timeout(value), "the value comes back");
+                false
             }
         }
     });
-    assert!(explored > 1, "loom explored {explored} interleavings");
 }
 
 #[test]
 fn select_timeout_races_a_rendezvous_send() {
-    let explored = crate::loom::model_counting(|| {
-        let world = World::new(2);
-        let shared = new_channel(Some(0));
-        let done = Arc::new(AtomicBool::new(false));
-        let sender = spawn_sender(&shared, &world, 1, 6, &done);
-        let timer = spawn_timer(&world, 0);
-        let me = Threads::new(0, &world);
-        let mut take = RecvOp::new(&*shared);
-        let chosen = select_on(&mut [&mut take], &me, Wait::Until(Instant::now()));
+    timed_receive_races_a_send(|shared, me| {
+        let mut take = RecvOp::new(shared);
+        let chosen = select_on(&mut [&mut take], me, Wait::Until(Instant::now()));
         let got = take.into_result();
-        if chosen.is_none() {
-            blocking::drop_receiver(&shared, &me);
-        }
-        let sent = sender.join().unwrap();
-        timer.join().unwrap();
-        match chosen {
-            Some(0) => assert_eq!((got, sent), (Some(Ok(6)), Ok(()))),
-            _ => assert_eq!((chosen, got, sent), (None, None, Err(6))),
-        }
+        assert_eq!(chosen.is_some(), got.is_some());
+        got.map(|value| value.unwrap())
     });
-    assert!(explored > 1, "loom explored {explored} interleavings");
 }
 
 #[test]
 fn select_send_timeout_races_a_rendezvous_receive() {
-    let explored = crate::loom::model_counting(|| {
-        let world = World::new(2);
-        let shared = new_channel(Some(0));
-        let receiver = {
-            let (shared, me) = (shared.clone(), Threads::new(1, &world));
-            thread::spawn(move || recv(&shared, &me))
-        };
-        let timer = spawn_timer(&world, 0);
-        let me = Threads::new(0, &world);
-        let mut give = SendOp::new(&*shared, 8);
-        let chosen = select_on(&mut [&mut give], &me, Wait::Until(Instant::now()));
+    timed_send_races_a_receive(|shared, me, value| {
+        let mut give = SendOp::new(shared, value);
+        let chosen = select_on(&mut [&mut give], me, Wait::Until(Instant::now()));
         let sent = give.into_result();
-        if chosen.is_none() {
-            blocking::drop_sender(&shared, &me);
-        }
-        let got = receiver.join().unwrap();
-        timer.join().unwrap();
-        match chosen {
-            Some(0) => assert_eq!((sent, got), (Some(Ok(())), Ok(8))),
-            _ => assert_eq!((chosen, sent, got), (None, None, Err(RecvError))),
-        }
+        assert_eq!(chosen.is_some(), sent.is_some());
+        sent == Some(Ok(()))
     });
-    assert!(explored > 1, "loom explored {explored} interleavings");
 }
