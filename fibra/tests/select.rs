@@ -158,7 +158,7 @@ fn disconnected_channels_are_ready_with_their_error() {
     drop(tx);
     let got = select! {
         recv(rx) -> v => v,
-        recv(idle) -> _ => unreachable!("nothing is ever sent"),
+        recv(&idle) -> _ => unreachable!("nothing is ever sent"), // a reference works too
     };
     assert_eq!(got, Err(RecvError));
 
