@@ -3,7 +3,8 @@
 //! plain-channel baseline. Medians of 5 runs; run it on a quiet machine:
 //!
 //! ```sh
-//! cargo run --release -p fibra --example select_cost
+//! cargo run --release -p fibra --example select_cost          # all
+//! cargo run --release -p fibra --example select_cost -- ready # ready only
 //! ```
 
 use fibra::chan::{bounded, unbounded, Receiver, Sender};
