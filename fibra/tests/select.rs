@@ -278,6 +278,7 @@ fn rendezvous_value_is_not_stranded_by_a_select_that_picks_another_arm() {
                 let completed = completed.clone();
                 rt.spawn(move || {
                     tx_r.send(round).unwrap();
+                    // Release: pairs with the Acquire load after the select.
                     completed.store(true, Ordering::Release);
                 })
             };

@@ -76,7 +76,7 @@ impl<W: Copy> Selection<W> {
         self.word
             // Release: pairs with the Acquire of the select's `abort` (or
             // `choice`), which then sees what the chooser did before this.
-            // Acquire on failure: nothing to read; Relaxed is enough there.
+            // On failure the entry is stale and nothing is read: Relaxed.
             .compare_exchange(WAITING, CHOSEN + arm, Ordering::Release, Ordering::Relaxed)
             .is_ok()
     }
