@@ -24,10 +24,10 @@
  *
  * Threads: callbacks run on the runtime's worker threads, on fibra's fiber
  * stacks (64 KiB by default). fibra_task_wait, fibra_chan_send,
- * fibra_chan_recv and fibra_yield inside a task park only that task;
- * fibra_waitgroup_wait, a lock, blocking I/O or sleep hold the worker
- * thread (fibra::sync::WaitGroup parks tasks; the C wait group does not use
- * it yet).
+ * fibra_chan_recv, fibra_yield and fibra_sleep_ns inside a task park only
+ * that task; fibra_waitgroup_wait, a lock, blocking I/O or the OS's sleep
+ * hold the worker thread (fibra::sync::WaitGroup parks tasks; the C wait
+ * group does not use it yet).
  */
 
 
@@ -261,6 +261,16 @@ fibra_runtime *fibra_runtime_new(size_t workers, fibra_status *status_out);
 // thread uses `rt` again (undefined behaviour); only the runtime's own
 // tasks may use it while this call runs.
 fibra_status fibra_runtime_free(fibra_runtime *rt);
+
+// Sleeps for at least `ns` nanoseconds. Returns `FIBRA_OK`.
+//
+// Inside a task, only the task sleeps: its worker runs other tasks
+// meanwhile, and the task resumes on the same OS thread (its C frames stay
+// on its fiber stack). Timers have a resolution of 1 ms, and a busy worker
+// looks at them between tasks, so the sleep may last longer than asked,
+// never shorter. On any other thread this sleeps the OS thread
+// (`nanosleep`). `ns == 0` returns at once. Callable from any thread.
+fibra_status fibra_sleep_ns(uint64_t ns);
 
 // Spawns `func(arg)` as a task on `rt` and forgets it.
 //

@@ -2,7 +2,7 @@
 //!
 //! The functions a language runtime's code generator calls to run its
 //! `spawn(fn, arg)` on fibra: runtimes, fire-and-forget and joinable spawns,
-//! wait groups, `fibra_yield` and metrics. The C header is
+//! wait groups, channels, `fibra_yield`, `fibra_sleep_ns` and metrics. The C header is
 //! `include/fibra.h`, generated from this crate by `cbindgen` and checked in
 //! (the `header` test fails when it is stale). How to link it, which thread
 //! runs what and what a callback may do: `docs/EMBEDDING.md`.
@@ -28,6 +28,7 @@ mod chan;
 mod metrics;
 mod object;
 mod runtime;
+mod sleep;
 mod spawn;
 mod status;
 mod task;
@@ -42,6 +43,7 @@ pub use metrics::{
     fibra_runtime_metrics, fibra_runtime_worker_metrics, FibraMetrics, FIBRA_METRICS_MIN_SIZE,
 };
 pub use runtime::{fibra_runtime_free, fibra_runtime_new, FibraRuntime};
+pub use sleep::fibra_sleep_ns;
 pub use spawn::{fibra_spawn, fibra_spawn_with_cancel};
 pub use status::{fibra_last_error_message, fibra_status_name, FibraStatus};
 pub use task::{fibra_task_free, fibra_task_poll, fibra_task_spawn, fibra_task_wait, FibraTask};

@@ -27,17 +27,17 @@
 //! pooled stack, 64 KiB by default: [`Builder::stack_size`]) and tasks run as
 //! plain calls in it; a task that waits ([`JoinHandle::join`], [`scope`],
 //! [`join`], [`sync::WaitGroup::wait`], [`yield_now`], [`chan`] sends and
-//! receives, with or without a timeout, [`select!`]) parks its fiber, the
-//! worker carries on on another one, and the task resumes on the same OS
-//! thread once woken. A task that never blocks
-//! never switches stacks. A task that joins a task nobody has started runs it
-//! right away on its own stack instead of parking. Waiting from a thread that
-//! is not a worker puts that thread to sleep. Hazards: a
-//! `std::sync::MutexGuard` held across a blocking call blocks every task that
-//! wants the mutex, and the worker with it; thread-locals are shared by all
-//! tasks of a worker and keep their values across another task's blocking
-//! call; blocking the thread itself (blocking I/O, `std::thread::sleep`)
-//! blocks the whole worker.
+//! receives, with or without a timeout, [`select!`], [`time::sleep`]) parks
+//! its fiber, the worker carries on on another one, and the task resumes on
+//! the same OS thread once woken. A task that never blocks never switches
+//! stacks. A task that joins a task nobody has started runs it right away on
+//! its own stack instead of parking. Waiting from a thread that is not a
+//! worker puts that thread to sleep. Hazards: a `std::sync::MutexGuard` held
+//! across a blocking call blocks every task that wants the mutex, and the
+//! worker with it; thread-locals are shared by all tasks of a worker and keep
+//! their values across another task's blocking call; blocking the thread
+//! itself (blocking I/O, `std::thread::sleep`: use [`time::sleep`]) blocks
+//! the whole worker.
 //!
 //! Tasks talk over channels ([`chan`]) and wait on several at once with
 //! [`select!`], as goroutines do:
@@ -71,7 +71,8 @@
 //! Layers, bottom up: `queue` (run queues), `task` (cells, pool, state word),
 //! `idle` (who searches, who sleeps), `park` (futex parker, `Waiter`),
 //! `fiber` and `stack` (fibers and their pooled stacks), `worker` (the loop
-//! and its dispatcher), `sync` and `chan` (blocking primitives), `runtime`
+//! and its dispatcher), `sync`, `chan` and `time` (blocking primitives; `time`
+//! has a timing wheel per worker), `runtime`
 //! (the public API). See `DESIGN.md` in the repository.
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]

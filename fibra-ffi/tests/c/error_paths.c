@@ -89,6 +89,8 @@ int main(void) {
     EXPECT_TRUE(metrics.num_workers == 2 && metrics.struct_size == sizeof metrics);
     EXPECT_TRUE(strcmp(fibra_status_name(FIBRA_ERR_SHUTDOWN), "FIBRA_ERR_SHUTDOWN") == 0);
     EXPECT(fibra_yield(), FIBRA_OK);
+    EXPECT(fibra_sleep_ns(0), FIBRA_OK);
+    EXPECT(fibra_sleep_ns(1000), FIBRA_OK);
 
     EXPECT(fibra_runtime_free(rt), FIBRA_OK);
     EXPECT(fibra_runtime_free(rt), FIBRA_ERR_INVALID_HANDLE);

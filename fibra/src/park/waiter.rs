@@ -131,10 +131,16 @@ fn park_fiber_until(parker: &'static FiberParker, deadline: Instant) -> ParkOutc
     let timer = crate::worker::register_timer(deadline, Waiter::fiber(parker));
     fiber::suspend(fiber::Request::Park);
     parker.after_resume();
-    // Before the task continues (see the module docs). Whether the timer
-    // fired is not the answer: an unpark may have raced with it.
-    crate::worker::cancel_timer(timer);
-    outcome_at(deadline)
+    // Before the task continues (see the module docs). A timer fires only
+    // once its deadline has passed (`time::timers` rounds so), which spares
+    // a clock read here; woken in time, or by an unpark that came after the
+    // deadline but before the timer fired, we report Unparked (the caller
+    // re-checks, and its next park times out at once).
+    if crate::worker::cancel_timer(timer) {
+        ParkOutcome::Unparked
+    } else {
+        ParkOutcome::TimedOut
+    }
 }
 
 fn park_thread_until(deadline: Instant) -> ParkOutcome {

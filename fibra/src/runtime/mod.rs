@@ -158,9 +158,10 @@ impl Runtime {
     /// without running, and its handle gets the cancellation error. Then the
     /// worker threads are joined.
     ///
-    /// A task that is blocked (parked on its fiber) counts as running: its
-    /// worker keeps going until it finishes (a task it joins that was still
-    /// queued is cancelled, so that join returns). A task blocked forever
+    /// A task that is blocked (parked on its fiber, sleeping included)
+    /// counts as running: its worker keeps going until it finishes (a task
+    /// it joins that was still queued is cancelled, so that join returns;
+    /// a sleep ends at its deadline). A task blocked forever
     /// makes `shutdown` wait forever, as joining a thread blocked forever
     /// would. Use
     /// [`shutdown_timeout`](Self::shutdown_timeout) when that can happen.

@@ -65,3 +65,96 @@ fn a_past_deadline_times_out_at_once() {
     let outcome = rt.block_on(|| park_current_until(Instant::now()));
     assert_eq!(outcome, ParkOutcome::TimedOut);
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "timed waits of a whole runtime: slow under Miri")]
+fn a_stale_wake_up_does_not_end_a_sleep_early() {
+    let rt = one_worker();
+    let length = Duration::from_millis(5);
+    let (elapsed, woken_first) = rt.block_on(|| {
+        // A token left by a waker of an earlier wait makes the first park
+        // return at once: the sleep must go on until its deadline.
+        Waiter::current().unpark();
+        let deadline = Instant::now() + length;
+        let woken_first = park_current_until(deadline) == ParkOutcome::Unparked;
+        Waiter::current().unpark();
+        let start = Instant::now();
+        super::sleep(length);
+        (start.elapsed(), woken_first)
+    });
+    assert!(woken_first, "the stale token ended the first park");
+    assert!(elapsed >= length, "slept {elapsed:?} of {length:?}");
+}
+
+/// A measurement, not a test (prints nanoseconds per round trip): two tasks
+/// on one worker wake each other in turn, parking with `park_current` or
+/// with `park_current_until` (a far deadline: the timer is registered and
+/// cancelled at every park, never fired), so the difference is what a timed
+/// wait costs over an untimed one when it is woken in time.
+/// `cargo test --release -p fibra --lib -- --ignored --nocapture timed_park_cost`.
+#[test]
+#[ignore = "a measurement, not a test"]
+fn timed_park_cost() {
+    use crate::park::park_current;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const ROUNDS: usize = 1_000_000;
+
+    fn ping_pong(timed: bool) -> Duration {
+        let rt = one_worker();
+        let far = Instant::now() + Duration::from_secs(3600);
+        rt.block_on(move || {
+            let park = move || {
+                if timed {
+                    let _ = park_current_until(far);
+                } else {
+                    park_current();
+                }
+            };
+            // `turn` counts moves; the main task moves on even turns.
+            let turn = Arc::new(AtomicUsize::new(0));
+            let main = Waiter::current();
+            let peer_waiter = Arc::new(std::sync::OnceLock::new());
+            let peer = {
+                let (turn, peer_waiter) = (turn.clone(), peer_waiter.clone());
+                crate::spawn(move || {
+                    peer_waiter.set(Waiter::current()).unwrap();
+                    main.unpark();
+                    for round in 0..ROUNDS {
+                        while turn.load(Ordering::Acquire) != 2 * round + 1 {
+                            park();
+                        }
+                        turn.store(2 * round + 2, Ordering::Release);
+                        main.unpark();
+                    }
+                })
+            };
+            let peer_waiter = loop {
+                match peer_waiter.get() {
+                    Some(&waiter) => break waiter,
+                    None => park_current(),
+                }
+            };
+            let start = Instant::now();
+            for round in 0..ROUNDS {
+                turn.store(2 * round + 1, Ordering::Release);
+                peer_waiter.unpark();
+                while turn.load(Ordering::Acquire) != 2 * round + 2 {
+                    park();
+                }
+            }
+            let elapsed = start.elapsed();
+            peer.join().unwrap();
+            elapsed
+        })
+    }
+    for timed in [false, true, false, true] {
+        let per_round = ping_pong(timed).as_nanos() as f64 / ROUNDS as f64;
+        let what = if timed {
+            "park_current_until"
+        } else {
+            "park_current"
+        };
+        println!("{what}: {per_round:.0} ns per round trip (two parks, two unparks)");
+    }
+}

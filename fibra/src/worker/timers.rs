@@ -43,12 +43,13 @@ pub(crate) fn register_timer(deadline: Instant, waiter: Waiter) -> TimerKey {
     })
 }
 
-/// Cancels a timer of the calling worker; does nothing if it fired.
-pub(crate) fn cancel_timer(key: TimerKey) {
+/// Cancels a timer of the calling worker. Returns whether it was still
+/// pending; false if it fired (then its deadline has passed).
+pub(crate) fn cancel_timer(key: TimerKey) -> bool {
     with_current(|cx| {
         let cx = cx.expect("fibers run only on workers");
-        cx.timers.borrow_mut().cancel(key);
-    });
+        cx.timers.borrow_mut().cancel(key)
+    })
 }
 
 impl WorkerContext {
