@@ -27,16 +27,46 @@
 //! pooled stack, 64 KiB by default: [`Builder::stack_size`]) and tasks run as
 //! plain calls in it; a task that waits ([`JoinHandle::join`], [`scope`],
 //! [`join`], [`sync::WaitGroup::wait`], [`yield_now`], [`chan`] sends and
-//! receives, [`time::sleep`]) parks its fiber, the worker carries on on
-//! another one, and the task resumes on the same OS thread once woken. A task
-//! that never blocks never switches stacks. A task that joins a task nobody
-//! has started runs it right away on its own stack instead of parking.
-//! Waiting from a thread that is not a worker puts that thread to sleep.
-//! Hazards: a `std::sync::MutexGuard` held across a blocking call blocks
-//! every task that wants the mutex, and the worker with it; thread-locals are
-//! shared by all tasks of a worker and keep their values across another
-//! task's blocking call; blocking the thread itself (blocking I/O,
-//! `std::thread::sleep`: use [`time::sleep`]) blocks the whole worker.
+//! receives, with or without a timeout, [`select!`], [`time::sleep`]) parks
+//! its fiber, the worker carries on on another one, and the task resumes on
+//! the same OS thread once woken. A task that never blocks never switches
+//! stacks. A task that joins a task nobody has started runs it right away on
+//! its own stack instead of parking. Waiting from a thread that is not a
+//! worker puts that thread to sleep. Hazards: a `std::sync::MutexGuard` held
+//! across a blocking call blocks every task that wants the mutex, and the
+//! worker with it; thread-locals are shared by all tasks of a worker and keep
+//! their values across another task's blocking call; blocking the thread
+//! itself (blocking I/O, `std::thread::sleep`: use [`time::sleep`]) blocks
+//! the whole worker.
+//!
+//! Tasks talk over channels ([`chan`]) and wait on several at once with
+//! [`select!`], as goroutines do:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let rt = fibra::Runtime::builder().workers(2).build()?;
+//! let (jobs_tx, jobs) = fibra::chan::bounded::<u64>(0);
+//! let (results_tx, results) = fibra::chan::unbounded::<u64>();
+//! let worker = rt.spawn(move || {
+//!     for job in &jobs {
+//!         results_tx.send(job * job).unwrap();
+//!     }
+//! });
+//! let mut squares = Vec::new();
+//! let mut next = 1;
+//! while squares.len() < 3 {
+//!     fibra::select! {
+//!         send(jobs_tx, next) -> sent => { sent.unwrap(); next += 1 }
+//!         recv(results) -> square => squares.push(square.unwrap()),
+//!         default(Duration::from_secs(60)) => panic!("stuck"),
+//!     }
+//! }
+//! assert_eq!(squares, [1, 4, 9]);
+//! drop(jobs_tx);
+//! worker.join().unwrap();
+//! # Ok::<(), std::io::Error>(())
+//! ```
 //!
 //! Layers, bottom up: `queue` (run queues), `task` (cells, pool, state word),
 //! `idle` (who searches, who sleeps), `park` (futex parker, `Waiter`),
@@ -62,6 +92,10 @@ mod chan {
     mod error;
     #[cfg(test)]
     mod loom_models;
+    #[cfg(test)]
+    mod loom_select;
+    mod select;
+    mod selection;
     mod state;
 }
 mod fiber;

@@ -13,7 +13,7 @@ pub(crate) use loom::{
 };
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::{atomic, Mutex, MutexGuard};
+pub(crate) use std::sync::{atomic, Arc, Mutex, MutexGuard};
 #[cfg(not(loom))]
 pub(crate) use std::thread;
 

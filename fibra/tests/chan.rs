@@ -1,7 +1,8 @@
 //! `fibra::chan` on the runtime: ping-pong between two tasks on one and on
-//! two workers, skynet with channels, many producers and consumers (tasks,
-//! threads and both mixed) counting every value exactly once, a task staying
-//! on its OS thread across channel waits. Sizes do not depend on time;
+//! two workers (and a million messages over `bounded(0)` and `bounded(1)`),
+//! skynet with channels, many producers and consumers (tasks, threads and
+//! both mixed) counting every value exactly once, a task staying on its OS
+//! thread across channel waits. Sizes do not depend on time;
 //! nothing here has a wall-clock bound.
 
 mod common;
@@ -15,10 +16,10 @@ fn runtime(workers: usize) -> Runtime {
 }
 
 /// Two tasks pass a counter back and forth `rounds` times over two
-/// rendezvous channels; returns the final count.
-fn ping_pong(rt: &Runtime, rounds: u64) -> u64 {
-    let (ping_tx, ping_rx) = bounded::<u64>(0);
-    let (pong_tx, pong_rx) = bounded::<u64>(0);
+/// channels of `capacity`; returns the final count.
+fn ping_pong(rt: &Runtime, rounds: u64, capacity: usize) -> u64 {
+    let (ping_tx, ping_rx) = bounded::<u64>(capacity);
+    let (pong_tx, pong_rx) = bounded::<u64>(capacity);
     let ponger = rt.spawn(move || {
         for n in &ping_rx {
             pong_tx.send(n + 1).unwrap();
@@ -42,9 +43,23 @@ fn ping_pong_100_000_round_trips_on_one_and_two_workers() {
     with_hang_guard("ping-pong", || {
         for workers in [1, 2] {
             assert_eq!(
-                ping_pong(&runtime(workers), 100_000),
+                ping_pong(&runtime(workers), 100_000, 0),
                 100_000,
                 "{workers} workers"
+            );
+        }
+    });
+}
+
+#[test]
+fn ping_pong_1_000_000_messages() {
+    // 500,000 round trips: a million messages, each counted by the value.
+    with_hang_guard("ping-pong 1M", || {
+        for capacity in [0, 1] {
+            assert_eq!(
+                ping_pong(&runtime(2), 500_000, capacity),
+                500_000,
+                "bounded({capacity})"
             );
         }
     });

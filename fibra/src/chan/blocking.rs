@@ -9,19 +9,31 @@
 //! after every wake-up (wake-ups may be spurious). Whoever makes it able to
 //! proceed does so under the lock and takes its waiter out there, so the
 //! wake-up cannot be lost. Values are dropped only after unlocking.
+//!
+//! A timed call parks until its deadline at the latest and, once
+//! [`Parking::expired`] says it has passed, leaves under the lock in the
+//! same hold as its last check: a receiver only after `try_recv` found
+//! nothing (so no value promised to it stays behind, `state.rs` invariant
+//! 4), a sender by taking its value out of its entry, unless a receiver
+//! took it first: then the send completed and reports success. Select
+//! (`select.rs`) parks through the same trait.
 
-use super::error::{RecvError, TryRecvError, TrySendError};
+use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::state::{SendStart, State};
 use crate::loom::Mutex;
+use std::time::Instant;
 
 /// Who is running, how it sleeps, and how to wake it.
-pub(super) trait Parking {
+pub trait Parking {
     /// Names a parked party, to be woken later.
     type Waiter: Copy;
     /// The calling task or thread.
     fn current(&self) -> Self::Waiter;
-    /// Sleeps until unparked (may return spuriously).
-    fn park(&self);
+    /// Sleeps until unparked or, given a deadline, until it has passed. May
+    /// return spuriously: callers re-check, and ask [`Parking::expired`].
+    fn park_until(&self, deadline: Option<Instant>);
+    /// Whether `deadline` has passed.
+    fn expired(&self, deadline: Instant) -> bool;
     /// Makes the waiter's current or next park return.
     fn unpark(&self, waiter: Self::Waiter);
 }
@@ -40,9 +52,16 @@ pub(super) fn try_send<T, P: Parking>(
     Ok(())
 }
 
-/// Sends, waiting while there is no room; `Err` gives the value back when
-/// every receiver is gone.
-pub(super) fn send<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P, value: T) -> Result<(), T> {
+/// Sends, waiting while there is no room, until `deadline` if one is
+/// given. The value comes back with the error: every receiver is gone, or
+/// the deadline passed with the value still in the sender's entry (if it was
+/// taken by then, the send completed and reports success).
+pub(super) fn send<T, P: Parking>(
+    shared: &Shared<T, P::Waiter>,
+    parking: &P,
+    value: T,
+    deadline: Option<Instant>,
+) -> Result<(), SendTimeoutError<T>> {
     let start = crate::loom::lock(shared).start_send(value, parking.current());
     let ticket = match start {
         SendStart::Sent(woken) => {
@@ -51,15 +70,24 @@ pub(super) fn send<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P, va
             }
             return Ok(());
         }
-        SendStart::Disconnected(value) => return Err(value),
+        SendStart::Disconnected(value) => return Err(SendTimeoutError::Disconnected(value)),
         SendStart::Blocked(ticket) => ticket,
     };
     loop {
-        parking.park();
-        if let Some(outcome) = crate::loom::lock(shared).poll_send(ticket) {
-            return outcome;
+        parking.park_until(deadline);
+        let mut state = crate::loom::lock(shared);
+        if let Some(outcome) = state.poll_send(ticket) {
+            return outcome.map_err(SendTimeoutError::Disconnected);
+        }
+        if expired(parking, deadline) {
+            let value = state.withdraw_sender(ticket).expect("poll_send found the entry");
+            return Err(SendTimeoutError::Timeout(value));
         }
     }
+}
+
+fn expired<P: Parking>(parking: &P, deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| parking.expired(deadline))
 }
 
 pub(super) fn try_recv<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P) -> Result<T, TryRecvError> {
@@ -68,18 +96,27 @@ pub(super) fn try_recv<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P
     Ok(value)
 }
 
-/// Receives, waiting while the channel is empty and senders remain.
-pub(super) fn recv<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P) -> Result<T, RecvError> {
+/// Receives, waiting while the channel is empty and senders remain, until
+/// `deadline` if one is given.
+pub(super) fn recv<T, P: Parking>(
+    shared: &Shared<T, P::Waiter>,
+    parking: &P,
+    deadline: Option<Instant>,
+) -> Result<T, RecvTimeoutError> {
     let mut ticket = None;
     loop {
         let mut state = crate::loom::lock(shared);
         let outcome = state.try_recv();
         if let Err(TryRecvError::Empty) = outcome {
-            ticket = Some(state.register_receiver(ticket, parking.current()));
-            drop(state);
-            parking.park();
-            continue;
+            if !expired(parking, deadline) {
+                ticket = Some(state.register_receiver(ticket, parking.current()));
+                drop(state);
+                parking.park_until(deadline);
+                continue;
+            }
         }
+        // With a value, disconnected, or timed out on an empty channel: the
+        // receiver leaves with nothing promised to it left in the buffer.
         state.leave(ticket);
         drop(state);
         return match outcome {
@@ -87,7 +124,8 @@ pub(super) fn recv<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P) ->
                 wakes.wake_all(|waiter| parking.unpark(waiter));
                 Ok(value)
             }
-            Err(_) => Err(RecvError),
+            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) => Err(RecvTimeoutError::Timeout),
         };
     }
 }

@@ -167,3 +167,119 @@ impl From<RecvError> for TryRecvError {
         TryRecvError::Disconnected
     }
 }
+
+/// [`Sender::send_timeout`](super::Sender::send_timeout) failed; the value
+/// is given back.
+///
+/// ```
+/// use fibra::chan::SendTimeoutError;
+/// use std::time::Duration;
+///
+/// let (tx, rx) = fibra::chan::bounded(1);
+/// tx.send(1).unwrap();
+/// let err = tx.send_timeout(2, Duration::from_millis(1)).unwrap_err();
+/// assert_eq!(err, SendTimeoutError::Timeout(2));
+/// drop(rx);
+/// assert!(tx.send_timeout(3, Duration::from_millis(1)).unwrap_err().is_disconnected());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SendTimeoutError<T> {
+    /// The channel stayed full until the deadline (for `bounded(0)`: no
+    /// receiver took the value).
+    Timeout(T),
+    /// Every receiver was dropped.
+    Disconnected(T),
+}
+
+impl<T> SendTimeoutError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            SendTimeoutError::Timeout(value) | SendTimeoutError::Disconnected(value) => value,
+        }
+    }
+
+    /// Whether the send failed because the deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, SendTimeoutError::Timeout(_))
+    }
+
+    /// Whether the send failed because every receiver was dropped.
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, SendTimeoutError::Disconnected(_))
+    }
+}
+
+impl<T> fmt::Debug for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+            SendTimeoutError::Disconnected(_) => f.write_str("Disconnected(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("timed out waiting on send operation"),
+            SendTimeoutError::Disconnected(_) => f.write_str("sending on a disconnected channel"),
+        }
+    }
+}
+
+impl<T> std::error::Error for SendTimeoutError<T> {}
+
+impl<T> From<SendError<T>> for SendTimeoutError<T> {
+    fn from(err: SendError<T>) -> SendTimeoutError<T> {
+        SendTimeoutError::Disconnected(err.0)
+    }
+}
+
+/// [`Receiver::recv_timeout`](super::Receiver::recv_timeout) found no value.
+///
+/// ```
+/// use fibra::chan::RecvTimeoutError;
+/// use std::time::Duration;
+///
+/// let (tx, rx) = fibra::chan::unbounded::<u8>();
+/// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+/// drop(tx);
+/// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Disconnected));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecvTimeoutError {
+    /// No value came before the deadline, but senders remain.
+    Timeout,
+    /// No value, and every sender was dropped.
+    Disconnected,
+}
+
+impl RecvTimeoutError {
+    /// Whether the receive failed because the deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, RecvTimeoutError::Timeout)
+    }
+
+    /// Whether every sender was dropped.
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, RecvTimeoutError::Disconnected)
+    }
+}
+
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvTimeoutError::Timeout => f.write_str("timed out waiting on receive operation"),
+            RecvTimeoutError::Disconnected => f.write_str("receiving on an empty and disconnected channel"),
+        }
+    }
+}
+
+impl std::error::Error for RecvTimeoutError {}
+
+impl From<RecvError> for RecvTimeoutError {
+    fn from(_: RecvError) -> RecvTimeoutError {
+        RecvTimeoutError::Disconnected
+    }
+}

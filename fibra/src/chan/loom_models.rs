@@ -3,18 +3,54 @@
 //! `Parker` (loom-modelled) standing in for a task's waiter. They check that
 //! no interleaving loses a wake-up (loom reports a deadlock if every thread
 //! is parked), loses or duplicates a value, or lets a rendezvous send finish
-//! early.
+//! early. The harness here (threads as waiters, a timer) also serves the
+//! select and timeout models (`loom_select.rs`).
 
 use super::blocking::{self, Parking, Shared};
-use super::error::RecvError;
+use super::error::{RecvError, RecvTimeoutError};
 use super::state::State;
+use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{thread, Arc, Mutex};
 use crate::park::Parker;
+use std::time::Instant;
+
+/// The parkers of a model's threads, and one timer that fires once.
+pub(super) struct World {
+    parkers: Vec<Parker>,
+    timer_fired: AtomicBool,
+}
+
+impl World {
+    pub(super) fn new(threads: usize) -> Arc<World> {
+        Arc::new(World {
+            parkers: (0..threads).map(|_| Parker::new()).collect(),
+            timer_fired: AtomicBool::new(false),
+        })
+    }
+
+    /// Fires the timer: every deadline has passed from now on, and thread
+    /// `sleeper` is woken to notice. Called from a thread of its own, so
+    /// loom tries the timeout at every point of the other threads.
+    pub(super) fn fire_timer(&self, sleeper: usize) {
+        // Release: pairs with the Acquire load in `expired`.
+        self.timer_fired.store(true, Ordering::Release);
+        self.parkers[sleeper].unpark();
+    }
+}
 
 /// Parks the thread numbered `me`; waiters are thread numbers.
-struct Threads {
-    me: usize,
-    parkers: Arc<Vec<Parker>>,
+pub(super) struct Threads {
+    pub(super) me: usize,
+    world: Arc<World>,
+}
+
+impl Threads {
+    pub(super) fn new(me: usize, world: &Arc<World>) -> Threads {
+        Threads {
+            me,
+            world: world.clone(),
+        }
+    }
 }
 
 impl Parking for Threads {
@@ -24,43 +60,64 @@ impl Parking for Threads {
         self.me
     }
 
-    fn park(&self) {
-        self.parkers[self.me].park();
+    /// Deadlines are the model's one timer: a timed park returns when the
+    /// timer thread fires (or when unparked).
+    fn park_until(&self, _deadline: Option<Instant>) {
+        self.world.parkers[self.me].park();
+    }
+
+    fn expired(&self, _deadline: Instant) -> bool {
+        // Acquire: pairs with the Release store in `fire_timer`.
+        self.world.timer_fired.load(Ordering::Acquire)
     }
 
     fn unpark(&self, waiter: usize) {
-        self.parkers[waiter].unpark();
+        self.world.parkers[waiter].unpark();
     }
 }
 
-/// A channel with one sender and one receiver, and parkers for `threads`.
-fn channel(capacity: Option<usize>, threads: usize) -> (Arc<Shared<u32, usize>>, Arc<Vec<Parker>>) {
-    let parkers = Arc::new((0..threads).map(|_| Parker::new()).collect());
-    (Arc::new(Mutex::new(State::new(capacity))), parkers)
+/// A channel with one sender and one receiver.
+pub(super) fn new_channel(capacity: Option<usize>) -> Arc<Shared<u32, usize>> {
+    Arc::new(Mutex::new(State::new(capacity)))
 }
 
-fn parking(me: usize, parkers: &Arc<Vec<Parker>>) -> Threads {
-    Threads {
-        me,
-        parkers: parkers.clone(),
-    }
+/// A channel, and the world of `threads` threads that use it.
+fn channel(capacity: Option<usize>, threads: usize) -> (Arc<Shared<u32, usize>>, Arc<World>) {
+    (new_channel(capacity), World::new(threads))
+}
+
+fn parking(me: usize, world: &Arc<World>) -> Threads {
+    Threads::new(me, world)
+}
+
+/// A blocking send without deadline; `Err` gives the value back.
+pub(super) fn send(shared: &Shared<u32, usize>, me: &Threads, value: u32) -> Result<(), u32> {
+    blocking::send(shared, me, value, None).map_err(|err| err.into_inner())
+}
+
+/// A blocking receive without deadline.
+pub(super) fn recv(shared: &Shared<u32, usize>, me: &Threads) -> Result<u32, RecvError> {
+    blocking::recv(shared, me, None).map_err(|err| {
+        assert_eq!(err, RecvTimeoutError::Disconnected, "no deadline, no timeout");
+        RecvError
+    })
 }
 
 #[test]
 fn rendezvous_hands_over_then_disconnects() {
     let explored = crate::loom::model_counting(|| {
-        let (shared, parkers) = channel(Some(0), 2);
+        let (shared, world) = channel(Some(0), 2);
         let sender = {
-            let (shared, me) = (shared.clone(), parking(1, &parkers));
+            let (shared, me) = (shared.clone(), parking(1, &world));
             thread::spawn(move || {
-                let sent = blocking::send(&shared, &me, 7);
+                let sent = send(&shared, &me, 7);
                 blocking::drop_sender(&shared, &me);
                 sent
             })
         };
-        let me = parking(0, &parkers);
-        assert_eq!(blocking::recv(&shared, &me), Ok(7));
-        assert_eq!(blocking::recv(&shared, &me), Err(RecvError));
+        let me = parking(0, &world);
+        assert_eq!(recv(&shared, &me), Ok(7));
+        assert_eq!(recv(&shared, &me), Err(RecvError));
         assert_eq!(sender.join().unwrap(), Ok(()));
     });
     assert!(explored > 1, "loom explored {explored} interleavings");
@@ -69,21 +126,21 @@ fn rendezvous_hands_over_then_disconnects() {
 #[test]
 fn full_channel_blocks_senders_and_keeps_every_value() {
     let explored = crate::loom::model_counting(|| {
-        let (shared, parkers) = channel(Some(1), 3);
+        let (shared, world) = channel(Some(1), 3);
         blocking::add_sender(&shared);
         let senders: Vec<_> = [1, 2]
             .into_iter()
             .map(|me| {
-                let (shared, me) = (shared.clone(), parking(me, &parkers));
+                let (shared, me) = (shared.clone(), parking(me, &world));
                 thread::spawn(move || {
-                    blocking::send(&shared, &me, me.me as u32 * 10).unwrap();
+                    send(&shared, &me, me.me as u32 * 10).unwrap();
                     blocking::drop_sender(&shared, &me);
                 })
             })
             .collect();
-        let me = parking(0, &parkers);
+        let me = parking(0, &world);
         let mut got = Vec::new();
-        while let Ok(value) = blocking::recv(&shared, &me) {
+        while let Ok(value) = recv(&shared, &me) {
             got.push(value);
         }
         senders.into_iter().for_each(|s| s.join().unwrap());
@@ -96,24 +153,24 @@ fn full_channel_blocks_senders_and_keeps_every_value() {
 #[test]
 fn two_receivers_share_the_values_then_both_see_disconnection() {
     let explored = crate::loom::model_counting(|| {
-        let (shared, parkers) = channel(Some(0), 3);
+        let (shared, world) = channel(Some(0), 3);
         blocking::add_receiver(&shared);
         let receivers: Vec<_> = [1, 2]
             .into_iter()
             .map(|me| {
-                let (shared, me) = (shared.clone(), parking(me, &parkers));
+                let (shared, me) = (shared.clone(), parking(me, &world));
                 thread::spawn(move || {
                     let mut got = 0;
-                    while blocking::recv(&shared, &me).is_ok() {
+                    while recv(&shared, &me).is_ok() {
                         got += 1;
                     }
                     got
                 })
             })
             .collect();
-        let me = parking(0, &parkers);
-        blocking::send(&shared, &me, 1).unwrap();
-        blocking::send(&shared, &me, 2).unwrap();
+        let me = parking(0, &world);
+        send(&shared, &me, 1).unwrap();
+        send(&shared, &me, 2).unwrap();
         blocking::drop_sender(&shared, &me);
         let total: u32 = receivers.into_iter().map(|r| r.join().unwrap()).sum();
         assert_eq!(total, 2, "each value received exactly once");
@@ -124,12 +181,12 @@ fn two_receivers_share_the_values_then_both_see_disconnection() {
 #[test]
 fn blocked_sender_gets_its_value_back_when_the_receiver_goes() {
     let explored = crate::loom::model_counting(|| {
-        let (shared, parkers) = channel(Some(0), 2);
+        let (shared, world) = channel(Some(0), 2);
         let sender = {
-            let (shared, me) = (shared.clone(), parking(1, &parkers));
-            thread::spawn(move || blocking::send(&shared, &me, 5))
+            let (shared, me) = (shared.clone(), parking(1, &world));
+            thread::spawn(move || send(&shared, &me, 5))
         };
-        blocking::drop_receiver(&shared, &parking(0, &parkers));
+        blocking::drop_receiver(&shared, &parking(0, &world));
         assert_eq!(sender.join().unwrap(), Err(5));
     });
     assert!(explored > 1, "loom explored {explored} interleavings");
@@ -140,18 +197,18 @@ fn value_moved_in_from_a_blocked_sender_wakes_a_waiting_receiver() {
     // Capacity 1, two receivers that may both be waiting: the receive that
     // moves the blocked sender's value into the buffer must wake the other.
     let explored = crate::loom::model_counting(|| {
-        let (shared, parkers) = channel(Some(1), 3);
+        let (shared, world) = channel(Some(1), 3);
         blocking::add_receiver(&shared);
         let receivers: Vec<_> = [1, 2]
             .into_iter()
             .map(|me| {
-                let (shared, me) = (shared.clone(), parking(me, &parkers));
-                thread::spawn(move || blocking::recv(&shared, &me).unwrap())
+                let (shared, me) = (shared.clone(), parking(me, &world));
+                thread::spawn(move || recv(&shared, &me).unwrap())
             })
             .collect();
-        let me = parking(0, &parkers);
-        blocking::send(&shared, &me, 1).unwrap();
-        blocking::send(&shared, &me, 2).unwrap();
+        let me = parking(0, &world);
+        send(&shared, &me, 1).unwrap();
+        send(&shared, &me, 2).unwrap();
         let total: u32 = receivers.into_iter().map(|r| r.join().unwrap()).sum();
         assert_eq!(total, 3);
     });

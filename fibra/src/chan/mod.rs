@@ -11,6 +11,13 @@
 //! same inside a fibra task (the task parks, its worker runs others) and on
 //! any other thread (the thread sleeps), so threads and tasks can mix.
 //!
+//! Timed waits ([`Sender::send_timeout`], [`Receiver::recv_timeout`] and
+//! their `_deadline` forms) give up after a while: a timed-out send gives
+//! its value back, and never loses or duplicates it. [`select!`](crate::select)
+//! waits on several receives and sends at once (with [`RecvArm`],
+//! [`SendArm`] and [`select`] for a list built at run time): among ready
+//! arms it picks one at random, and exactly one arm completes.
+//!
 //! ```
 //! let rt = fibra::Runtime::builder().workers(2).build()?;
 //! let (tx, rx) = fibra::chan::bounded(16);
@@ -44,27 +51,47 @@
 //! retry race). On `bounded(0)` a value goes to the buffer only when a
 //! receiver is already waiting for it; otherwise the receiver takes it out
 //! of the blocked sender's entry. The protocol is generic over how to park,
-//! so the loom models (`loom_models.rs`) check this code itself.
+//! so the loom models (`loom_models.rs`, `loom_select.rs`) check this code
+//! itself. A timed wait parks with a deadline (`park::park_current_until`:
+//! the worker's timer wheel on a fiber, a futex timeout on a thread) and,
+//! once it has passed, leaves under the lock: a receiver after one last
+//! look, a sender taking its value back out of its entry unless it was
+//! taken (then the send succeeded).
+//!
+//! A blocked select leaves one entry per arm in the channels' queues, all
+//! naming one *selection* word (`selection.rs`) that is decided once; a
+//! party completes a select's arm only by choosing it there, so a select
+//! never completes two arms and no value is put aside for an arm it did not
+//! pick (the protocol and its invariants: `select.rs`).
 //!
 //! Values are never dropped under the lock (a value's `Drop` may use the
-//! channel). Not yet: `send_timeout`/`recv_timeout` and `select!` (they need
-//! the timer wheel, `fibra::time`).
+//! channel).
 
+mod arms;
 mod blocking;
 mod error;
 mod iter;
+mod macros;
+mod select;
+#[cfg(test)]
+mod select_tests;
+mod selection;
 mod state;
+mod tasks;
 #[cfg(test)]
 mod tests;
 
-pub use error::{RecvError, SendError, TryRecvError, TrySendError};
+pub use arms::{select, select_deadline, select_timeout, try_select, RecvArm, SelectArm, SendArm};
+pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use iter::{IntoIter, Iter, TryIter};
 
-use crate::park::{park_current, Waiter};
-use blocking::{Parking, Shared};
+use crate::park::Waiter;
+use blocking::Shared;
 use state::State;
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tasks::Tasks;
 
 /// The state shared by every end of one channel.
 struct Channel<T> {
@@ -75,25 +102,6 @@ impl<T> Channel<T> {
     #[cfg(test)]
     fn lock(&self) -> crate::loom::MutexGuard<'_, State<T, Waiter>> {
         crate::loom::lock(&self.state)
-    }
-}
-
-/// Parking through fibra's one mechanism: the task's fiber, or the thread.
-struct Tasks;
-
-impl Parking for Tasks {
-    type Waiter = Waiter;
-
-    fn current(&self) -> Waiter {
-        Waiter::current()
-    }
-
-    fn park(&self) {
-        park_current();
-    }
-
-    fn unpark(&self, waiter: Waiter) {
-        waiter.unpark();
     }
 }
 
@@ -175,7 +183,54 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send("lost").unwrap_err().into_inner(), "lost");
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        blocking::send(&self.channel.state, &Tasks, value).map_err(SendError)
+        blocking::send(&self.channel.state, &Tasks, value, None).map_err(|err| SendError(err.into_inner()))
+    }
+
+    /// Sends a value, waiting at most `timeout` while the channel is full
+    /// (on `bounded(0)`: for a receiver to take it). On timeout the value
+    /// comes back in [`SendTimeoutError::Timeout`]; if a receiver took it
+    /// just as the time ran out, the send succeeded and says so: a value is
+    /// never lost or delivered twice.
+    ///
+    /// Inside a fibra task only the task waits, on its worker's timers
+    /// (1 ms resolution; see [`fibra::time`](crate::time) for how late a
+    /// timer may fire); on other threads the thread sleeps. It never times
+    /// out early.
+    ///
+    /// ```
+    /// use fibra::chan::SendTimeoutError;
+    /// use std::time::Duration;
+    ///
+    /// let rt = fibra::Runtime::builder().workers(1).build()?;
+    /// let (tx, rx) = fibra::chan::bounded(0);
+    /// // Nobody receives: the value comes back after 10 ms.
+    /// let err = rt.block_on(|| tx.send_timeout("late", Duration::from_millis(10)));
+    /// assert_eq!(err, Err(SendTimeoutError::Timeout("late")));
+    /// // A receiver shows up in time.
+    /// rt.spawn(move || rx.recv().unwrap());
+    /// assert_eq!(tx.send_timeout("on time", Duration::from_secs(60)), Ok(()));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.send_deadline(value, deadline),
+            None => self.send(value).map_err(SendTimeoutError::from),
+        }
+    }
+
+    /// Like [`send_timeout`](Self::send_timeout), with a point in time.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let (tx, _rx) = fibra::chan::bounded(1);
+    /// tx.send(1).unwrap();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert!(tx.send_deadline(2, deadline).unwrap_err().is_timeout());
+    /// assert!(Instant::now() >= deadline);
+    /// ```
+    pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        blocking::send(&self.channel.state, &Tasks, value, Some(deadline))
     }
 
     /// Sends a value only if that needs no waiting: fails with
@@ -273,7 +328,49 @@ impl<T> Receiver<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
-        blocking::recv(&self.channel.state, &Tasks)
+        blocking::recv(&self.channel.state, &Tasks, None).map_err(|_| RecvError)
+    }
+
+    /// Receives a value, waiting at most `timeout` while the channel is
+    /// empty: [`RecvTimeoutError::Timeout`] if none came, `Disconnected`
+    /// once every sender is gone and every value was received.
+    ///
+    /// Inside a fibra task only the task waits, on its worker's timers
+    /// (1 ms resolution; see [`fibra::time`](crate::time) for how late a
+    /// timer may fire); on other threads the thread sleeps. It never times
+    /// out early.
+    ///
+    /// ```
+    /// use fibra::chan::RecvTimeoutError;
+    /// use std::time::Duration;
+    ///
+    /// let rt = fibra::Runtime::builder().workers(1).build()?;
+    /// let (tx, rx) = fibra::chan::unbounded();
+    /// let got = rt.block_on(|| rx.recv_timeout(Duration::from_millis(10)));
+    /// assert_eq!(got, Err(RecvTimeoutError::Timeout));
+    /// rt.spawn(move || tx.send(7).unwrap());
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(60)), Ok(7));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.recv_deadline(deadline),
+            None => self.recv().map_err(RecvTimeoutError::from),
+        }
+    }
+
+    /// Like [`recv_timeout`](Self::recv_timeout), with a point in time.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let (_tx, rx) = fibra::chan::unbounded::<u8>();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert!(rx.recv_deadline(deadline).unwrap_err().is_timeout());
+    /// assert!(Instant::now() >= deadline);
+    /// ```
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        blocking::recv(&self.channel.state, &Tasks, Some(deadline))
     }
 
     /// Receives a value only if one is there: [`TryRecvError::Empty`] if

@@ -26,8 +26,10 @@ use std::time::Instant;
 
 /// A thread parker or a fiber parker, packed in one word: the low bit tags
 /// a fiber (both types are at least 4-aligned).
+// Nominally `pub` (the module is private) so that `chan`'s sealed
+// `SelectArm` trait may name it; not reachable from outside the crate.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Waiter(NonZeroUsize);
+pub struct Waiter(NonZeroUsize);
 
 const FIBER_TAG: usize = 1;
 const _: () = assert!(std::mem::align_of::<Parker>() > FIBER_TAG);
