@@ -75,6 +75,17 @@ mod runtime;
 mod stack;
 #[cfg(not(loom))]
 pub mod sync;
+// Under loom, only the cores of the sync primitives (generic over parking)
+// are built, for their models.
+#[cfg(loom)]
+mod sync {
+    #[cfg(test)]
+    mod loom_models;
+    mod raw_condvar;
+    mod raw_mutex;
+    mod raw_semaphore;
+    mod wait_queue;
+}
 #[cfg(not(loom))]
 mod task;
 #[cfg(loom)]

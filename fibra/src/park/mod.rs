@@ -10,9 +10,15 @@
 
 mod futex;
 mod parker;
+mod parking;
 #[cfg(not(loom))]
 mod waiter;
 
 pub(crate) use parker::Parker;
+#[cfg(all(loom, test))]
+pub(crate) use parking::LoomThreads;
+pub(crate) use parking::Parking;
+#[cfg(not(loom))]
+pub(crate) use parking::Tasks;
 #[cfg(not(loom))]
 pub(crate) use waiter::{park_current, Waiter};

@@ -1,11 +1,48 @@
 //! Blocking primitives that park the *task*, not the worker: inside a fibra
 //! task a wait suspends only that task (its worker runs other tasks
 //! meanwhile); on any other thread it blocks the thread. All of them wait
-//! through the one park/unpark mechanism of `park::Waiter`.
+//! through the one park/unpark mechanism of `park::Waiter`, so tasks and
+//! plain threads can share them.
 //!
-//! So far: [`WaitGroup`]; channels are [`crate::chan`]. `Mutex`, `Condvar`,
-//! `Semaphore` and `select!` are the next steps of the fibers issue.
+//! - [`Mutex`] (with [`MutexGuard`]): one CAS to lock and one to unlock when
+//!   uncontended; waiters queue in order and the oldest is handed the lock
+//!   once it has waited 1 ms, so nobody starves; no poisoning.
+//! - [`Condvar`]: waits on a condition guarded by a fibra [`Mutex`].
+//! - [`Semaphore`] (with [`SemaphorePermit`]): counted permits, strictly
+//!   first come, first served.
+//! - [`WaitGroup`]: waits for a counted set of things to finish.
+//!
+//! Channels are [`crate::chan`].
+//!
+//! Why not `std::sync::Mutex`? It blocks the *thread*: a task that holds a
+//! std guard across a blocking call (a channel receive, a join) blocks every
+//! task that then wants the mutex, each stalling a whole worker, and with
+//! few workers the holder may never run again to unlock it. fibra's
+//! [`Mutex`] parks the waiting tasks instead.
+//!
+//! # Design
+//!
+//! Each primitive's protocol is written once, generic over how to park
+//! (`park::Parking`): `raw_mutex.rs`, `raw_condvar.rs` and `raw_semaphore.rs`
+//! hold the state, the invariants and the no-lost-wake-up arguments, and the
+//! loom models (`loom_models.rs`) run that same code on loom-modelled
+//! threads. Waiters wait in a [`wait_queue::WaitQueue`](self) (FIFO, ticket
+//! per waiter) under a short internal lock that is never held across a park;
+//! the public types add the data and the RAII guards.
+//!
+//! Not yet: timeouts (`Condvar::wait_timeout`, `Semaphore::acquire_timeout`,
+//! `Mutex::try_lock_for`), which need the timer (`fibra::time`).
 
+mod condvar;
+mod mutex;
+mod raw_condvar;
+mod raw_mutex;
+mod raw_semaphore;
+mod semaphore;
 mod wait_group;
+mod wait_queue;
 
+pub use condvar::Condvar;
+pub use mutex::{Mutex, MutexGuard};
+pub use semaphore::{Semaphore, SemaphorePermit};
 pub use wait_group::WaitGroup;
