@@ -88,6 +88,8 @@ mod sync {
 }
 #[cfg(not(loom))]
 mod task;
+#[cfg(not(loom))]
+pub mod time;
 #[cfg(loom)]
 mod task {
     pub(crate) mod state;

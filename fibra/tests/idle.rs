@@ -1,8 +1,9 @@
 //! Idle workers sleep: after a runtime has been idle for 1 s, the whole
 //! process uses less than 5 ms of CPU time (user + system, `getrusage`) over
 //! the next second — for a fresh runtime, for a runtime after a burst of work,
-//! for the global runtime after use, and for a runtime one of whose workers
-//! is blocked inside a task while the others have nothing to do.
+//! for the global runtime after use, for a runtime one of whose workers
+//! is blocked inside a task while the others have nothing to do, and for a
+//! runtime whose tasks all sleep (`fibra::time::sleep`).
 //!
 //! This is its own test binary so that no other test burns CPU meanwhile; the
 //! tests in it take turns (a lock), since the measure covers the process.
@@ -126,5 +127,27 @@ fn idle_workers_sleep_while_another_worker_is_blocked() {
     });
     release_tx.send(()).unwrap();
     blocked.join().unwrap();
+    rt.shutdown();
+}
+
+/// Workers whose tasks sleep wake only when a timer is due (a few times per
+/// sleep, as the timer moves down the wheel's levels), so a runtime whose
+/// tasks all sleep is idle too; and one whose timers all fired does not
+/// keep waking up.
+#[test]
+fn a_runtime_whose_tasks_sleep_is_idle() {
+    let _turn = exclusive();
+    let rt = Runtime::builder().workers(4).build().unwrap();
+    let short: Vec<_> = (0..1000)
+        .map(|i| rt.spawn(move || fibra::time::sleep(Duration::from_micros(100 * (i % 20)))))
+        .collect();
+    short.into_iter().for_each(|h| h.join().unwrap());
+    // Longer than SETTLE + MEASURE: asleep throughout the measurement.
+    let long_sleep = SETTLE + MEASURE + Duration::from_millis(500);
+    let sleepers: Vec<_> = (0..100)
+        .map(|_| rt.spawn(move || fibra::time::sleep(long_sleep)))
+        .collect();
+    assert_idle("4-worker runtime with 100 sleeping tasks", || rt.metrics());
+    sleepers.into_iter().for_each(|h| h.join().unwrap());
     rt.shutdown();
 }

@@ -21,4 +21,4 @@ pub(crate) use parking::Parking;
 #[cfg(not(loom))]
 pub(crate) use parking::Tasks;
 #[cfg(not(loom))]
-pub(crate) use waiter::{park_current, Waiter};
+pub(crate) use waiter::{park_current, park_current_until, ParkOutcome, Waiter};

@@ -8,11 +8,21 @@
 //! the thread to sleep. Both kinds of parker are never freed, so a `Waiter`
 //! may be unparked at any time, even long after its owner stopped waiting
 //! (a spurious wake-up at worst, which the loop absorbs).
+//!
+//! [`park_current_until`] parks with a deadline, for timed waits (`sleep`,
+//! `recv_timeout`, ...). Off a fiber it is the thread parker's timed park.
+//! On a fiber it registers a timer for the fiber's own `Waiter` in its own
+//! worker's timer wheel (`time::timers`, touched only by that worker's
+//! thread, which is the fiber's: fibers never migrate), suspends, and on
+//! resume cancels the timer before the task continues. So a timer fires only
+//! while its fiber is still suspended in the park that registered it: it can
+//! never wake that fiber's next, unrelated park, nor a recycled fiber.
 
 use super::Parker;
 use crate::fiber::{self, parker::FiberParker};
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::time::Instant;
 
 /// A thread parker or a fiber parker, packed in one word: the low bit tags
 /// a fiber (both types are at least 4-aligned).
@@ -83,6 +93,66 @@ pub(crate) fn park_current() {
     }
 }
 
+/// What [`park_current_until`] returned for.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ParkOutcome {
+    /// Unparked, or woken spuriously, before the deadline: re-check the
+    /// condition, then park again if need be.
+    Unparked,
+    /// The deadline has passed (the condition may hold by now all the same).
+    TimedOut,
+}
+
+/// Like [`park_current`], but returns [`ParkOutcome::TimedOut`] once
+/// `deadline` has passed (at once if it has already). May return
+/// `Unparked` spuriously: call it in a loop that re-checks. On a fiber the
+/// timer has the worker's resolution (1 ms) and fires only when its worker
+/// looks (see `time`), so the wait may last a little longer; it never ends
+/// early with `TimedOut`.
+pub(crate) fn park_current_until(deadline: Instant) -> ParkOutcome {
+    match fiber::current() {
+        Some(info) => park_fiber_until(info.parker, deadline),
+        None => park_thread_until(deadline),
+    }
+}
+
+fn park_fiber_until(parker: &'static FiberParker, deadline: Instant) -> ParkOutcome {
+    if parker.try_consume_token() {
+        return ParkOutcome::Unparked;
+    }
+    if Instant::now() >= deadline {
+        return ParkOutcome::TimedOut;
+    }
+    // First, as it may panic: a timer must not outlive this call.
+    crate::worker::reserve_loop_fiber();
+    let timer = crate::worker::register_timer(deadline, Waiter::fiber(parker));
+    fiber::suspend(fiber::Request::Park);
+    parker.after_resume();
+    // Before the task continues (see the module docs). Whether the timer
+    // fired is not the answer: an unpark may have raced with it.
+    crate::worker::cancel_timer(timer);
+    outcome_at(deadline)
+}
+
+fn park_thread_until(deadline: Instant) -> ParkOutcome {
+    match deadline.checked_duration_since(Instant::now()) {
+        Some(left) if !left.is_zero() => {
+            Parker::for_current_thread().park_timeout(left);
+            outcome_at(deadline)
+        }
+        _ => ParkOutcome::TimedOut,
+    }
+}
+
+fn outcome_at(deadline: Instant) -> ParkOutcome {
+    if Instant::now() >= deadline {
+        ParkOutcome::TimedOut
+    } else {
+        ParkOutcome::Unparked
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +164,25 @@ mod tests {
         waiter.unpark();
         park_current(); // consumes the token at once
         assert!(format!("{waiter:?}").starts_with("Waiter(thread"));
+    }
+
+    #[test]
+    fn thread_park_until_times_out_after_the_deadline() {
+        let deadline = Instant::now() + std::time::Duration::from_millis(2);
+        while park_current_until(deadline) == ParkOutcome::Unparked {}
+        assert!(Instant::now() >= deadline);
+        let past = Instant::now();
+        assert_eq!(park_current_until(past), ParkOutcome::TimedOut);
+    }
+
+    #[test]
+    fn thread_park_until_returns_unparked_when_woken() {
+        let waiter = Waiter::current();
+        let far = Instant::now() + std::time::Duration::from_secs(3600);
+        let waker = std::thread::spawn(move || waiter.unpark());
+        // The token may arrive before or during the park: either way, one
+        // park returns Unparked long before the deadline.
+        assert_eq!(park_current_until(far), ParkOutcome::Unparked);
+        waker.join().unwrap();
     }
 }

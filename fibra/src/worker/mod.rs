@@ -2,7 +2,8 @@
 //!
 //! Order of search (Go's `findRunnable`, Tokio's `Core::next_task`):
 //! 1. every [`GLOBAL_QUEUE_INTERVAL`] ticks, the global queue first, so that a
-//!    worker busy with local work cannot starve tasks spawned from outside;
+//!    worker busy with local work cannot starve tasks spawned from outside
+//!    (and its due timers fire then, see `timers`);
 //! 2. a woken fiber of ours (its task blocked and was woken, see `fiber`),
 //!    at most [`MAX_WOKEN_FIBER_RUNS`] times in a row;
 //! 3. the next slot (the task spawned last, run next for cache locality),
@@ -12,9 +13,11 @@
 //! 5. the global queue (a batch of it moves to the local queue);
 //! 6. woken fibers beyond their turn, then the oldest `join` job offered by
 //!    a fiber of ours that parked meanwhile (nobody else may take it);
-//! 7. as a *searcher* (see `idle/README.md`): steal half of a random
+//! 7. due timers of our sleeping fibers: fire them, and resume one;
+//! 8. as a *searcher* (see `idle/README.md`): steal half of a random
 //!    victim's run queue, else one of its `join` jobs, else its next slot;
-//! 8. park until a producer, a woken fiber or shutdown wakes us.
+//! 9. park until a producer, a woken fiber or shutdown wakes us, or our
+//!    earliest timer expires.
 //!
 //! The loop runs on a fiber (`dispatch`), and tasks run as plain calls in it.
 //! All of the loop's state lives in [`WorkerContext`], reachable from the
@@ -31,9 +34,13 @@
 #[cfg(not(miri))]
 mod dispatch;
 mod job;
+mod timers;
 mod wait;
 
 pub(crate) use job::{resume, JobHeader, Latch as StackJobLatch, StackJob};
+#[cfg(test)]
+pub(crate) use timers::pending_timers;
+pub(crate) use timers::{cancel_timer, register_timer};
 pub(crate) use wait::{reserve_loop_fiber, run_inline_if_local, wait_until};
 
 use crate::fiber::inbox::Woken;
@@ -42,6 +49,7 @@ use crate::queue::join_deque::Steal;
 use crate::queue::local::CAPACITY as LOCAL_CAPACITY;
 use crate::runtime::shared::{Shared, WorkerShared};
 use crate::task::{cell, Header};
+use crate::time::timers::Timers;
 use std::cell::{Cell, RefCell};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering;
@@ -95,6 +103,8 @@ pub(crate) struct WorkerContext {
     /// The fiber the dispatcher resumed last (so, the one running now), as
     /// a waiter; `None` without fibers. Saves `join` a thread-local lookup.
     running_fiber: Cell<Option<crate::park::Waiter>>,
+    /// Timers of this worker's sleeping fibers (see `timers`).
+    timers: RefCell<Timers>,
     #[cfg(not(miri))]
     fiber_pool: RefCell<dispatch::FiberPool>,
 }
@@ -142,6 +152,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
         retiring: Cell::new(false),
         hand_offs: Cell::new(0),
         running_fiber: Cell::new(None),
+        timers: RefCell::new(Timers::new()),
         #[cfg(not(miri))]
         fiber_pool: RefCell::new(dispatch::FiberPool::new(shared.fiber_stack_size)),
     });
@@ -188,7 +199,17 @@ impl WorkerContext {
     }
 
     fn find_work(&self) -> Option<Work> {
-        self.next_local_work().or_else(|| self.search())
+        self.next_local_work()
+            .or_else(|| self.fiber_woken_by_a_timer())
+            .or_else(|| self.search())
+    }
+
+    /// Out of local work: fires our due timers and resumes a fiber they woke.
+    fn fiber_woken_by_a_timer(&self) -> Option<Work> {
+        if self.fire_due_timers() == 0 {
+            return None;
+        }
+        self.take_woken_fiber().map(Work::Fiber)
     }
 
     /// A worker that just ran out of work looks again a few times, yielding
@@ -260,6 +281,8 @@ impl WorkerContext {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            // Their fibers join the woken ones, resumed just below.
+            self.fire_due_timers();
             if let Some(task) = self.take_from_global() {
                 return Some(Work::Task(task));
             }
@@ -463,7 +486,9 @@ impl WorkerContext {
             if !self.me().inbox.is_empty() {
                 return self.leave_sleepers();
             }
-            self.me().parker.park();
+            if !self.sleep_until_woken_or_next_timer() {
+                return self.leave_sleepers(); // a timer is due: go fire it
+            }
             if shared.is_closed() {
                 return self.leave_sleepers();
             }
