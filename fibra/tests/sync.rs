@@ -3,8 +3,11 @@
 //! waits keeps its worker usable, a parked waiter is not starved by a
 //! thread that relocks in a loop, a panic while locked unlocks, a bounded
 //! queue on a condvar, the semaphore's concurrency limit reached and never
-//! passed, and a task keeping its OS thread across every blocking call.
-//! Sizes do not depend on time; nothing here has a wall-clock bound.
+//! passed, a task keeping its OS thread across every blocking call, and
+//! the timed waits: each times out no earlier than its timeout when nobody
+//! wakes it (lower bounds only), succeeds when woken in time, and loses no
+//! permit or increment when timeouts race with wake-ups. Sizes do not depend
+//! on time; nothing here has an upper wall-clock bound.
 
 mod common;
 
@@ -15,6 +18,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 fn runtime(workers: usize) -> Runtime {
     Runtime::builder().workers(workers).build().unwrap()
@@ -353,5 +357,145 @@ fn a_task_keeps_its_os_thread_across_every_blocking_call() {
         tasks.into_iter().for_each(|t| t.join().unwrap());
         assert_eq!(*turn.0.lock(), 20 * TASKS, "every turn was taken");
         assert_eq!(moved.load(Ordering::Relaxed), 0, "a started task changed thread");
+    });
+}
+
+const SHORT: Duration = Duration::from_millis(20);
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Runs every timed wait that nobody ends, checking that each times out no
+/// earlier than its timeout, leaves nothing queued behind, and (on a fiber)
+/// resumes on the same OS thread. Returns how many waits it checked.
+fn every_timed_wait_times_out_alone(holder_of: &Arc<Mutex<()>>) -> usize {
+    let timed = |what: &str, wait: &mut dyn FnMut() -> bool| {
+        let (before, start) = (thread::current().id(), Instant::now());
+        assert!(wait(), "{what}: should have timed out");
+        assert!(start.elapsed() >= SHORT, "{what}: gave up early");
+        assert_eq!(thread::current().id(), before, "{what}: changed thread");
+    };
+    let (mutex, condvar) = (Mutex::new(0), Condvar::new());
+    timed("wait_timeout", &mut || {
+        let (guard, result) = condvar.wait_timeout(mutex.lock(), SHORT);
+        assert!(mutex.is_locked(), "the guard is locked again");
+        drop(guard);
+        result.timed_out()
+    });
+    timed("wait_timeout_while", &mut || {
+        let (_guard, result) = condvar.wait_timeout_while(mutex.lock(), SHORT, |n| *n == 0);
+        result.timed_out()
+    });
+    let semaphore = Semaphore::new(0);
+    timed("acquire_timeout", &mut || {
+        semaphore.acquire_timeout(SHORT).is_none()
+    });
+    timed("acquire_many_timeout", &mut || {
+        semaphore.add_permits(1);
+        semaphore.acquire_many_timeout(2, SHORT).is_none()
+    });
+    assert!(
+        semaphore.try_acquire().is_some(),
+        "the timed-out waiter left the queue"
+    );
+    timed("try_lock_for", &mut || holder_of.try_lock_for(SHORT).is_none());
+    condvar.notify_all(); // nobody is left to notify
+    5
+}
+
+#[test]
+fn timed_waits_time_out_when_nobody_wakes_them_on_fibers_and_threads() {
+    with_hang_guard("timeouts", || {
+        let rt = runtime(1);
+        let held = Arc::new(Mutex::new(()));
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let held = held.clone();
+            thread::spawn(move || {
+                let _guard = held.lock();
+                locked_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+            })
+        };
+        locked_rx.recv().unwrap();
+        let on_fiber = {
+            let held = held.clone();
+            rt.spawn(move || every_timed_wait_times_out_alone(&held))
+        };
+        assert_eq!(on_fiber.join().unwrap(), 5);
+        assert_eq!(every_timed_wait_times_out_alone(&held), 5, "on a plain thread");
+        release_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert!(held.try_lock().is_some(), "nothing stale left in the mutex");
+    });
+}
+
+#[test]
+fn timed_waits_succeed_when_woken_before_the_timeout() {
+    with_hang_guard("woken in time", || {
+        let rt = runtime(2);
+        let shared = Arc::new((
+            Mutex::new(false),
+            Condvar::new(),
+            Semaphore::new(0),
+            Mutex::new(()),
+        ));
+        let waiter = {
+            let shared = shared.clone();
+            rt.spawn(move || {
+                let (flag, condvar, semaphore, held) = &*shared;
+                let (guard, result) = condvar.wait_timeout_while(flag.lock(), HOUR, |set| !*set);
+                assert!(*guard && !result.timed_out());
+                drop(guard);
+                semaphore.acquire_timeout(HOUR).expect("a permit comes").forget();
+                // `held` is locked by the main thread until after this.
+                held.try_lock_for(HOUR).is_some()
+            })
+        };
+        let (flag, condvar, semaphore, held) = &*shared;
+        let guard = held.lock();
+        *flag.lock() = true;
+        condvar.notify_all();
+        semaphore.add_permits(1);
+        while semaphore.available_permits() > 0 {
+            thread::yield_now(); // until the waiter took it
+        }
+        thread::sleep(Duration::from_millis(10)); // likely parked on `held` by now
+        drop(guard);
+        assert!(waiter.join().unwrap());
+    });
+}
+
+#[test]
+fn timeouts_under_contention_lose_no_permit_and_no_increment() {
+    with_hang_guard("timeouts under contention", || {
+        let rt = runtime(2);
+        let rounds = scaled(50, 300);
+        let semaphore = Arc::new(Semaphore::new(2));
+        let counter = Arc::new(Mutex::new(0usize));
+        let successes = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..32)
+            .map(|i| {
+                let (semaphore, counter, successes) = (semaphore.clone(), counter.clone(), successes.clone());
+                rt.spawn(move || {
+                    let timeout = Duration::from_micros(50 * (i as u64 % 4));
+                    for _ in 0..rounds {
+                        if let Some(permit) = semaphore.acquire_many_timeout(1 + i % 2, timeout) {
+                            fibra::yield_now();
+                            drop(permit);
+                        }
+                        if let Some(mut guard) = counter.try_lock_for(timeout) {
+                            *guard += 1;
+                            successes.fetch_add(1, Ordering::Relaxed);
+                            fibra::yield_now();
+                        }
+                    }
+                })
+            })
+            .collect();
+        tasks.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(semaphore.available_permits(), 2, "every permit came back");
+        assert!(semaphore.try_acquire_many(2).is_some(), "nobody left queued");
+        assert_eq!(*counter.lock(), successes.load(Ordering::Relaxed));
+        assert!(counter.try_lock().is_some());
     });
 }

@@ -17,8 +17,8 @@ mod waiter;
 pub(crate) use parker::Parker;
 #[cfg(all(loom, test))]
 pub(crate) use parking::LoomThreads;
-pub(crate) use parking::Parking;
 #[cfg(not(loom))]
 pub(crate) use parking::Tasks;
+pub(crate) use parking::{ParkOutcome, Parking};
 #[cfg(not(loom))]
-pub(crate) use waiter::{park_current, park_current_until, ParkOutcome, Waiter};
+pub(crate) use waiter::{park_current, park_current_until, Waiter};

@@ -9,6 +9,20 @@
 //! the `park` makes that `park` return at once (one token, as
 //! `std::thread::park`). Every caller re-checks its condition after `park`.
 
+use std::time::Instant;
+
+/// What [`park_current_until`](super::park_current_until) (or
+/// [`Parking::park_until`]) returned for.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ParkOutcome {
+    /// Unparked, or woken spuriously, before the deadline: re-check the
+    /// condition, then park again if need be.
+    Unparked,
+    /// The deadline has passed (the condition may hold by now all the same).
+    TimedOut,
+}
+
 /// Who is running, how it sleeps, and how to wake it (see the module docs).
 pub(crate) trait Parking {
     /// Names a parked party, to be woken later.
@@ -17,6 +31,20 @@ pub(crate) trait Parking {
     fn current(&self) -> Self::Waiter;
     /// Sleeps until unparked (may return spuriously).
     fn park(&self);
+    /// Like [`park`](Self::park), but returns [`ParkOutcome::TimedOut`] once
+    /// `deadline` has passed; never before it.
+    fn park_until(&self, deadline: Instant) -> ParkOutcome;
+    /// [`park`](Self::park) without a deadline, [`park_until`](Self::park_until)
+    /// with one.
+    fn park_with(&self, deadline: Option<Instant>) -> ParkOutcome {
+        match deadline {
+            None => {
+                self.park();
+                ParkOutcome::Unparked
+            }
+            Some(deadline) => self.park_until(deadline),
+        }
+    }
     /// Makes the waiter's current or next park return.
     fn unpark(&self, waiter: Self::Waiter);
 }
@@ -39,6 +67,10 @@ impl Parking for Tasks {
     #[inline]
     fn park(&self) {
         super::park_current();
+    }
+
+    fn park_until(&self, deadline: Instant) -> ParkOutcome {
+        super::park_current_until(deadline)
     }
 
     #[inline]
@@ -86,6 +118,14 @@ impl Parking for LoomThreads {
 
     fn park(&self) {
         self.parkers[self.me].park();
+    }
+
+    /// Models a timer that may fire at any point: returns at once (after
+    /// consuming a token, if one is there) with `TimedOut`, so loom explores
+    /// a timeout racing with every wake-up.
+    fn park_until(&self, _deadline: Instant) -> ParkOutcome {
+        self.parkers[self.me].park_timeout(std::time::Duration::ZERO);
+        ParkOutcome::TimedOut
     }
 
     fn unpark(&self, waiter: usize) {

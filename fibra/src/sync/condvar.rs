@@ -8,6 +8,7 @@ use super::raw_mutex::HAND_OFF_AFTER;
 use super::Mutex;
 use crate::park::{Tasks, Waiter};
 use std::fmt;
+use std::time::{Duration, Instant};
 
 /// Waits until another task or thread says that a condition may have
 /// changed, with fibra's [`Mutex`] guarding the condition (std's
@@ -80,8 +81,85 @@ impl Condvar {
     /// # producer.join().unwrap();
     /// ```
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        self.raw.wait(guard.mutex().raw(), &Tasks, HAND_OFF_AFTER);
+        let notified = self.wait_until(&guard, None);
+        debug_assert!(notified, "no deadline");
         guard
+    }
+
+    /// Waits as [`wait`](Self::wait) does, but at most about `timeout`;
+    /// the result says whether it timed out (a notify that raced with the
+    /// timeout counts as a notify). Never times out before `timeout` has
+    /// passed; may a little after (see [`crate::time`]). Either way the
+    /// mutex is locked again when it returns.
+    ///
+    /// ```
+    /// use fibra::sync::{Condvar, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// let (mutex, condvar) = (Mutex::new(()), Condvar::new());
+    /// let (_guard, result) = condvar.wait_timeout(mutex.lock(), Duration::from_millis(5));
+    /// assert!(result.timed_out(), "nobody notified");
+    /// ```
+    pub fn wait_timeout<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: Duration,
+    ) -> (MutexGuard<'a, T>, WaitTimeoutResult) {
+        let notified = self.wait_until(&guard, super::deadline_after(timeout));
+        (guard, WaitTimeoutResult(!notified))
+    }
+
+    /// Waits while `condition` holds, as [`wait_while`](Self::wait_while)
+    /// does, but at most about `timeout` in all; the result has timed out
+    /// if `condition` still held when time ran out.
+    ///
+    /// ```
+    /// use fibra::sync::{Condvar, Mutex};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let rt = fibra::Runtime::builder().workers(1).build()?;
+    /// let state = Arc::new((Mutex::new(0), Condvar::new()));
+    /// let waiter = {
+    ///     let state = state.clone();
+    ///     rt.spawn(move || {
+    ///         let (count, condvar) = &*state;
+    ///         let hour = Duration::from_secs(3600);
+    ///         let (guard, result) = condvar.wait_timeout_while(count.lock(), hour, |n| *n < 2);
+    ///         (*guard, result.timed_out())
+    ///     })
+    /// };
+    /// for _ in 0..2 {
+    ///     *state.0.lock() += 1;
+    ///     state.1.notify_all();
+    /// }
+    /// assert_eq!(waiter.join().unwrap(), (2, false));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wait_timeout_while<'a, T: ?Sized, F>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        timeout: Duration,
+        mut condition: F,
+    ) -> (MutexGuard<'a, T>, WaitTimeoutResult)
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        let deadline = super::deadline_after(timeout);
+        while condition(&mut *guard) {
+            if !self.wait_until(&guard, deadline) {
+                let timed_out = condition(&mut *guard);
+                return (guard, WaitTimeoutResult(timed_out));
+            }
+        }
+        (guard, WaitTimeoutResult(false))
+    }
+
+    /// Gives up the guard's lock, waits (until `deadline` at most), takes
+    /// the lock back; true if notified.
+    fn wait_until<T: ?Sized>(&self, guard: &MutexGuard<'_, T>, deadline: Option<Instant>) -> bool {
+        self.raw
+            .wait(guard.mutex().raw(), &Tasks, HAND_OFF_AFTER, deadline)
     }
 
     /// Waits while `condition` holds: checks it under the lock and, while it
@@ -127,7 +205,7 @@ impl Condvar {
     /// condvar.notify_one(); // nobody waits: nothing happens, nothing is kept
     /// ```
     pub fn notify_one(&self) {
-        self.raw.notify_one(&Tasks);
+        let _woke = self.raw.notify_one(&Tasks);
     }
 
     /// Wakes every task and thread waiting now.
@@ -150,7 +228,20 @@ impl Condvar {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn notify_all(&self) {
-        self.raw.notify_all(&Tasks);
+        let _woken = self.raw.notify_all(&Tasks);
+    }
+}
+
+/// Whether a timed [`Condvar`] wait ended because time ran out (std's
+/// `WaitTimeoutResult`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// True if the wait ended because its timeout passed (for
+    /// [`Condvar::wait_timeout_while`]: with the condition still holding).
+    pub fn timed_out(&self) -> bool {
+        self.0
     }
 }
 

@@ -30,8 +30,14 @@
 //! per waiter) under a short internal lock that is never held across a park;
 //! the public types add the data and the RAII guards.
 //!
-//! Not yet: timeouts (`Condvar::wait_timeout`, `Semaphore::acquire_timeout`,
-//! `Mutex::try_lock_for`), which need the timer (`fibra::time`).
+//! Timed waits ([`Mutex::try_lock_for`], [`Condvar::wait_timeout`],
+//! [`Semaphore::acquire_timeout`], ...) park with a deadline
+//! (`park::park_current_until`: the worker's timer wheel on a fiber, a
+//! futex timeout on a thread). They never give up before the deadline and
+//! may give up a little after it (timers have a 1 ms resolution, see
+//! [`crate::time`]). A waiter that times out leaves its queue under the
+//! lock; if it was let through at the same moment (notified, handed the
+//! lock, granted permits) that counts as success, so nothing is lost.
 
 mod condvar;
 mod mutex;
@@ -42,7 +48,15 @@ mod semaphore;
 mod wait_group;
 mod wait_queue;
 
-pub use condvar::Condvar;
+pub use condvar::{Condvar, WaitTimeoutResult};
 pub use mutex::{Mutex, MutexGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 pub use wait_group::WaitGroup;
+
+use std::time::{Duration, Instant};
+
+/// The deadline `timeout` from now, or `None` (wait for ever) if that is
+/// beyond what an `Instant` can hold.
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}

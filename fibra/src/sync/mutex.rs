@@ -13,6 +13,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
 
 /// A mutual-exclusion lock whose [`lock`](Self::lock) parks the calling
 /// *task* (its worker runs other tasks meanwhile) or, off a fibra worker,
@@ -123,6 +124,35 @@ impl<T: ?Sized> Mutex<T> {
     #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         self.raw.try_lock().then(|| MutexGuard::new(self))
+    }
+
+    /// Locks the mutex, waiting at most about `timeout` while another holds
+    /// it; `None` if it was not free by then. Never gives up before
+    /// `timeout` has passed; may give up a little after (see
+    /// [`crate::time`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let mutex = fibra::sync::Mutex::new(0);
+    /// let guard = mutex.lock();
+    /// assert!(mutex.try_lock_for(Duration::from_millis(5)).is_none());
+    /// drop(guard);
+    /// assert!(mutex.try_lock_for(Duration::from_millis(5)).is_some());
+    /// ```
+    pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
+        match super::deadline_after(timeout) {
+            Some(deadline) => self.try_lock_until(deadline),
+            None => Some(self.lock()),
+        }
+    }
+
+    /// Locks the mutex, waiting while another holds it until `deadline` at
+    /// most (see [`try_lock_for`](Self::try_lock_for)).
+    pub fn try_lock_until(&self, deadline: Instant) -> Option<MutexGuard<'_, T>> {
+        self.raw
+            .lock_until(&Tasks, deadline)
+            .then(|| MutexGuard::new(self))
     }
 
     /// The value, through a unique borrow: no locking needed.

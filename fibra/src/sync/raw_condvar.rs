@@ -11,6 +11,10 @@
 //! - Notify one / all: take the oldest entry / every entry out under the
 //!   lock, then unpark them after unlocking. A notified waiter is one whose
 //!   entry is gone.
+//! - Wait with a deadline: when the park times out, the waiter looks under
+//!   the lock: entry gone means a notify took it, and the wait counts as
+//!   notified (that notify woke nobody else, so reporting a timeout would
+//!   lose it); entry still there: it takes it out and reports the timeout.
 //! - `queued` mirrors the queue's length (written under the lock) so that a
 //!   notify with nobody waiting costs one load, not a lock.
 //!
@@ -29,8 +33,8 @@
 use super::raw_mutex::RawMutex;
 use super::wait_queue::WaitQueue;
 use crate::loom::atomic::{AtomicUsize, Ordering};
-use crate::park::Parking;
-use std::time::Duration;
+use crate::park::{ParkOutcome, Parking};
+use std::time::{Duration, Instant};
 
 /// A condition variable's waiters (see the module docs).
 pub(crate) struct RawCondvar<W> {
@@ -59,17 +63,32 @@ impl<W: Copy> RawCondvar<W> {
     }
 
     /// Unlocks `mutex` (which the caller holds), waits for a notification
-    /// (or a spurious wake-up, rarely), and locks `mutex` again.
-    pub(crate) fn wait<P: Parking<Waiter = W>>(&self, mutex: &RawMutex<W>, parking: &P, hand_off: Duration) {
+    /// or until `deadline` passes, and locks `mutex` again. True if it was
+    /// notified: a notify that raced with the deadline counts, as it took
+    /// this waiter's entry (and so did not wake another).
+    pub(crate) fn wait<P: Parking<Waiter = W>>(
+        &self,
+        mutex: &RawMutex<W>,
+        parking: &P,
+        hand_off: Duration,
+        deadline: Option<Instant>,
+    ) -> bool {
         let ticket = self.enqueue(parking.current());
         mutex.unlock(parking, hand_off);
-        loop {
-            parking.park();
-            if !crate::loom::lock(&self.waiters).contains(ticket) {
-                break;
+        let notified = loop {
+            let outcome = parking.park_with(deadline);
+            let mut waiters = crate::loom::lock(&self.waiters);
+            if !waiters.contains(ticket) {
+                break true;
             }
-        }
+            if outcome == ParkOutcome::TimedOut {
+                waiters.remove(ticket);
+                self.queued.store(waiters.len(), Ordering::Relaxed);
+                break false;
+            }
+        };
         mutex.lock(parking);
+        notified
     }
 
     fn enqueue(&self, waiter: W) -> u64 {
@@ -79,10 +98,10 @@ impl<W: Copy> RawCondvar<W> {
         ticket
     }
 
-    /// Wakes the oldest waiter, if any.
-    pub(crate) fn notify_one<P: Parking<Waiter = W>>(&self, parking: &P) {
+    /// Wakes the oldest waiter, if any; true if there was one.
+    pub(crate) fn notify_one<P: Parking<Waiter = W>>(&self, parking: &P) -> bool {
         if self.queued.load(Ordering::Relaxed) == 0 {
-            return;
+            return false;
         }
         let oldest = {
             let mut waiters = crate::loom::lock(&self.waiters);
@@ -90,22 +109,22 @@ impl<W: Copy> RawCondvar<W> {
             self.queued.store(waiters.len(), Ordering::Relaxed);
             oldest
         };
-        if let Some(entry) = oldest {
-            parking.unpark(entry.waiter);
-        }
+        oldest.map(|entry| parking.unpark(entry.waiter)).is_some()
     }
 
-    /// Wakes every waiter.
-    pub(crate) fn notify_all<P: Parking<Waiter = W>>(&self, parking: &P) {
+    /// Wakes every waiter; returns how many there were.
+    pub(crate) fn notify_all<P: Parking<Waiter = W>>(&self, parking: &P) -> usize {
         if self.queued.load(Ordering::Relaxed) == 0 {
-            return;
+            return 0;
         }
         let all = {
             let mut waiters = crate::loom::lock(&self.waiters);
             self.queued.store(0, Ordering::Relaxed);
             waiters.take_all()
         };
+        let woken = all.len();
         all.for_each(|entry| parking.unpark(entry.waiter));
+        woken
     }
 
     /// How many waiters are queued now (for tests).

@@ -28,6 +28,13 @@
 //!   - our entry is gone: an unlock woke us to compete; try again from the
 //!     top, keeping our ticket (and so our place) if we queue again;
 //!   - still queued: a spurious wake-up; park again.
+//! - Lock with a deadline (`lock_until`): the same, but when the park times
+//!   out and the entry is still queued, the locker takes it out (clearing
+//!   `QUEUED` with an RMW if the queue is now empty) and gives up. If an
+//!   unlock took its entry first, that wake-up is not dropped: handed the
+//!   lock, it keeps it; woken to compete, it makes one last `try_lock`, and
+//!   if that fails the lock is held, so its holder's unlock wakes the next
+//!   waiter.
 //! - Unlock, slow path: under the `queue` lock, pop the oldest waiter. If it
 //!   has waited at least `hand_off_after`, hand it the lock: `LOCKED` stays
 //!   set and `handed_to` names it, so no barging locker can take the lock in
@@ -65,7 +72,7 @@
 
 use super::wait_queue::WaitQueue;
 use crate::loom::atomic::{AtomicU32, Ordering};
-use crate::park::Parking;
+use crate::park::{ParkOutcome, Parking};
 use std::time::{Duration, Instant};
 
 /// Set while someone holds the mutex.
@@ -106,6 +113,8 @@ enum Wake {
     Compete,
     /// Still queued (a spurious wake-up): park again.
     Spurious,
+    /// Timed out while still queued: it left the queue.
+    GaveUp,
 }
 
 /// Where a locker stands between two tries: its ticket and when it first
@@ -161,14 +170,25 @@ impl<W: Copy> RawMutex<W> {
     /// Takes the lock, parking while it is held.
     #[inline]
     pub(crate) fn lock<P: Parking<Waiter = W>>(&self, parking: &P) {
-        // Acquire: pairs with the Release of the unlock that cleared LOCKED.
-        if self
-            .state
-            .compare_exchange_weak(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            self.lock_slow(parking);
+        if !self.try_lock_fast() {
+            let locked = self.lock_slow(parking, None);
+            debug_assert!(locked, "no deadline");
         }
+    }
+
+    /// Takes the lock, parking while it is held, unless `deadline` passes
+    /// first; true if it was taken.
+    pub(crate) fn lock_until<P: Parking<Waiter = W>>(&self, parking: &P, deadline: Instant) -> bool {
+        self.try_lock_fast() || self.lock_slow(parking, Some(deadline))
+    }
+
+    /// The uncontended case: one CAS `0 -> LOCKED`.
+    #[inline]
+    fn try_lock_fast(&self) -> bool {
+        // Acquire: pairs with the Release of the unlock that cleared LOCKED.
+        self.state
+            .compare_exchange_weak(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     }
 
     /// Releases the lock; the oldest waiter, if any, is woken (and handed
@@ -187,22 +207,29 @@ impl<W: Copy> RawMutex<W> {
         }
     }
 
+    /// Spins, queues, parks until the lock is taken (true) or `deadline`
+    /// passes (false).
     #[cold]
-    fn lock_slow<P: Parking<Waiter = W>>(&self, parking: &P) {
+    fn lock_slow<P: Parking<Waiter = W>>(&self, parking: &P, deadline: Option<Instant>) -> bool {
         let mut seniority: Seniority = None;
         loop {
             if self.spin_for_lock() {
-                return;
+                return true;
             }
             let Some(ticket) = self.queue_or_lock(parking, &mut seniority) else {
-                return;
+                return true;
             };
             loop {
-                parking.park();
-                match self.wake(ticket) {
-                    Wake::HandedOff => return,
+                let outcome = parking.park_with(deadline);
+                match self.wake(ticket, outcome) {
+                    Wake::HandedOff => return true,
+                    // Woken by an unlock, but out of time: one last try. If
+                    // it fails, the lock is held, and its holder's unlock
+                    // wakes the next waiter: our wake-up is not lost.
+                    Wake::Compete if outcome == ParkOutcome::TimedOut => return self.try_lock(),
                     Wake::Compete => break,
                     Wake::Spurious => {}
+                    Wake::GaveUp => return false,
                 }
             }
         }
@@ -262,16 +289,25 @@ impl<W: Copy> RawMutex<W> {
         Some(queue.enqueue(parking.current(), seniority))
     }
 
-    /// Under the `queue` lock: what a woken locker with `ticket` finds.
-    fn wake(&self, ticket: u64) -> Wake {
+    /// Under the `queue` lock: what a woken locker with `ticket` finds; if
+    /// it timed out and is still queued, it leaves the queue.
+    fn wake(&self, ticket: u64, outcome: ParkOutcome) -> Wake {
         let mut queue = crate::loom::lock(&self.queue);
         if queue.handed_to == Some(ticket) {
             queue.handed_to = None;
             Wake::HandedOff
-        } else if queue.waiters.contains(ticket) {
+        } else if !queue.waiters.contains(ticket) {
+            Wake::Compete
+        } else if outcome == ParkOutcome::Unparked {
             Wake::Spurious
         } else {
-            Wake::Compete
+            queue.waiters.remove(ticket);
+            if queue.waiters.is_empty() {
+                // An RMW: lockers and the holder may change the word now.
+                // Relaxed: QUEUED only steers unlocks to the slow path.
+                self.state.fetch_and(!QUEUED, Ordering::Relaxed);
+            }
+            Wake::GaveUp
         }
     }
 

@@ -25,9 +25,15 @@
 //!   while the front's request fits (invariant 1); unpark those after
 //!   unlocking. No wake-up is lost: granting and the waiter's check both
 //!   happen under the lock.
+//! - Acquire with a deadline: when the park times out, the waiter looks
+//!   under the lock: entry gone means the permits were granted (they are
+//!   its, and it succeeds); else it takes its entry out, and since it may
+//!   have been the front that blocked smaller requests (invariant 1), grants
+//!   from the front again before it gives up.
 
 use super::wait_queue::WaitQueue;
-use crate::park::Parking;
+use crate::park::{ParkOutcome, Parking};
+use std::time::Instant;
 
 /// A semaphore's permits and waiters (see the module docs).
 pub(crate) struct RawSemaphore<W> {
@@ -77,19 +83,35 @@ impl<W: Copy> RawSemaphore<W> {
         crate::loom::lock(&self.state).try_take(n)
     }
 
-    /// Takes `n` permits, parking until they are granted.
-    pub(crate) fn acquire<P: Parking<Waiter = W>>(&self, n: usize, parking: &P) {
+    /// Takes `n` permits, parking until they are granted (true) or
+    /// `deadline` passes (false). A grant that raced with the deadline
+    /// counts: the permits were already ours.
+    pub(crate) fn acquire<P: Parking<Waiter = W>>(
+        &self,
+        n: usize,
+        parking: &P,
+        deadline: Option<Instant>,
+    ) -> bool {
         let ticket = {
             let mut state = crate::loom::lock(&self.state);
             if state.try_take(n) {
-                return;
+                return true;
             }
             state.waiters.push_back(parking.current(), n)
         };
         loop {
-            parking.park();
-            if !crate::loom::lock(&self.state).waiters.contains(ticket) {
-                return; // granted (invariant 2)
+            let outcome = parking.park_with(deadline);
+            let mut state = crate::loom::lock(&self.state);
+            if !state.waiters.contains(ticket) {
+                return true; // granted (invariant 2)
+            }
+            if outcome == ParkOutcome::TimedOut {
+                state.waiters.remove(ticket);
+                // If it was the front, those behind it may fit now.
+                let granted = state.grant();
+                drop(state);
+                granted.unpark_all(parking);
+                return false;
             }
         }
     }

@@ -5,6 +5,7 @@
 use super::raw_semaphore::RawSemaphore;
 use crate::park::{Tasks, Waiter};
 use std::fmt;
+use std::time::Duration;
 
 /// A number of permits that tasks and threads take and give back, to limit
 /// how many do something at once (connections, memory, in-flight requests).
@@ -87,8 +88,36 @@ impl Semaphore {
     /// assert_eq!(semaphore.available_permits(), 5);
     /// ```
     pub fn acquire_many(&self, n: usize) -> SemaphorePermit<'_> {
-        self.raw.acquire(n, &Tasks);
+        let acquired = self.raw.acquire(n, &Tasks, None);
+        debug_assert!(acquired, "no deadline");
         SemaphorePermit::new(self, n)
+    }
+
+    /// Takes one permit, waiting (in FIFO order) at most about `timeout`;
+    /// `None` if none was free by then. Never gives up before `timeout` has
+    /// passed; may give up a little after (see [`crate::time`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let semaphore = fibra::sync::Semaphore::new(1);
+    /// let held = semaphore.acquire();
+    /// assert!(semaphore.acquire_timeout(Duration::from_millis(5)).is_none());
+    /// drop(held);
+    /// assert!(semaphore.acquire_timeout(Duration::from_millis(5)).is_some());
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
+        self.acquire_many_timeout(1, timeout)
+    }
+
+    /// Takes `n` permits at once, waiting (in FIFO order) at most about
+    /// `timeout`; `None` if they were not all free by then (none is taken).
+    /// A waiter that gives up may let the smaller requests queued behind it
+    /// through.
+    pub fn acquire_many_timeout(&self, n: usize, timeout: Duration) -> Option<SemaphorePermit<'_>> {
+        self.raw
+            .acquire(n, &Tasks, super::deadline_after(timeout))
+            .then(|| SemaphorePermit::new(self, n))
     }
 
     /// Takes one permit if one is free and nobody is queued; never waits.

@@ -84,7 +84,6 @@ impl<W, D> WaitQueue<W, D> {
 
     /// Takes out the entry with this ticket, if it is still queued (a waiter
     /// that gives up, e.g. on a timeout).
-    #[allow(dead_code)] // until the timed waits use it
     pub(super) fn remove(&mut self, ticket: u64) -> Option<Entry<W, D>> {
         let index = self.index_of(ticket).ok()?;
         self.entries.remove(index)
