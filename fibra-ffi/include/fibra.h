@@ -24,10 +24,9 @@
  *
  * Threads: callbacks run on the runtime's worker threads, on fibra's fiber
  * stacks (64 KiB by default). fibra_task_wait, fibra_chan_send,
- * fibra_chan_recv and fibra_yield inside a task park only that task;
- * fibra_waitgroup_wait, a lock, blocking I/O or sleep hold the worker
- * thread (fibra::sync::WaitGroup parks tasks; the C wait group does not use
- * it yet).
+ * fibra_chan_recv, fibra_waitgroup_wait and fibra_yield inside a task
+ * park only that task; a pthread lock, blocking I/O or sleep(3) hold the
+ * worker thread.
  */
 
 
@@ -373,8 +372,8 @@ fibra_waitgroup *fibra_waitgroup_new(fibra_status *status_out);
 // every waiter. Call it before spawning the work it counts, as in Go.
 //
 // Errors: `FIBRA_ERR_NULL`, `FIBRA_ERR_INVALID_HANDLE`,
-// `FIBRA_ERR_INVALID_ARGUMENT` if the counter would go negative or overflow
-// (the counter is left unchanged; Go panics here).
+// `FIBRA_ERR_INVALID_ARGUMENT` if the counter (64 bits, unsigned) would go
+// negative or overflow (the counter is left unchanged; Go panics here).
 //
 // # Safety
 // `wg` is NULL or a live wait group.
@@ -386,14 +385,12 @@ fibra_status fibra_waitgroup_add(const fibra_waitgroup *wg, int64_t delta);
 // `wg` is NULL or a live wait group.
 fibra_status fibra_waitgroup_done(const fibra_waitgroup *wg);
 
-// Blocks the calling OS thread until the counter is zero; returns at once if
-// it is. Memory writes made before each `done` are visible after `wait`.
+// Waits until the counter is zero; returns at once if it is. Memory writes
+// made before each `done` are visible after `wait`.
 //
-// This wait group does not park tasks yet (fibra's own `sync::WaitGroup`
-// does; switching to it is a next step): calling this from a task blocks
-// that task's whole worker thread, and if every worker waits for tasks still
-// queued, the runtime deadlocks. Wait from outside the runtime (the main
-// thread), or use `fibra_task_wait`, which parks the calling task.
+// Inside a fibra task this parks only the task (its worker runs other
+// tasks meanwhile, so every worker may wait at once without deadlock);
+// on any other thread it blocks the thread.
 //
 // # Safety
 // `wg` is NULL or a live wait group, not freed while anyone waits.

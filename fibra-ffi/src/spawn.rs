@@ -73,7 +73,7 @@ unsafe fn spawn_detached(
     status_call(|| {
         // SAFETY: forwarded to the caller.
         let (handle, task) = unsafe { prepare(rt, func, arg, on_cancel, function) }?;
-        drop(handle.spawn(move || task.run())); // detached: it still runs
+        handle.spawn_detached(move || task.run());
         Ok(FibraStatus::FIBRA_OK)
     })
 }

@@ -1,32 +1,24 @@
 //! `fibra_waitgroup`: Go's `sync.WaitGroup` for C: a counter of outstanding
 //! work; `wait` returns once it is zero.
 //!
-//! fibra has no wait group yet (it comes with fibers as
-//! `fibra::sync::WaitGroup`); this one blocks the waiting OS thread, so a
-//! task that waits holds its worker until the count reaches zero.
-//!
-//! Protocol (no lost wake-up): the counter is an atomic, so `done` costs one
-//! compare-and-swap (retried under contention) and takes the lock only when
-//! it brings the count to zero. A waiter checks the count under `lock` before sleeping on `zero`;
-//! the `done` that reaches zero takes `lock` after its decrement and before
-//! notifying. So either the waiter's check (under the lock) comes after that
-//! `done` released the lock and sees zero, or the waiter is already asleep
-//! on `zero` when `done` notifies.
+//! A thin wrapper over `fibra::sync::WaitGroup` (its module docs hold the
+//! no-lost-wake-up argument): a wait inside a fibra task parks only the
+//! task, its worker runs other tasks meanwhile; on any other thread it
+//! blocks the thread. `add` takes a signed delta, as Go's does, and a change
+//! that would take the count below zero is refused with an error (nothing
+//! changed) instead of Go's panic.
 
 use crate::boundary::{pointer_call, status_call, Error};
 use crate::object::{self, CObject, Magic};
 use crate::status::FibraStatus;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Condvar, Mutex};
+use fibra::sync::WaitGroup;
 
 /// A counter of outstanding work that threads can wait on. Opaque in C
 /// (`fibra_waitgroup`).
 #[repr(C)] // the magic word first, at the same offset in every object type
 pub struct FibraWaitGroup {
     magic: Magic,
-    count: AtomicI64,
-    lock: Mutex<()>,
-    zero: Condvar,
+    group: WaitGroup,
 }
 
 impl CObject for FibraWaitGroup {
@@ -39,46 +31,16 @@ impl CObject for FibraWaitGroup {
 
 impl FibraWaitGroup {
     fn add(&self, delta: i64, function: &'static str) -> Result<(), Error> {
-        // A CAS loop rather than `fetch_add`, so that a bad call never makes
-        // the count transiently negative (a waiter could return early).
-        // AcqRel on success: Release publishes the caller's writes before a
-        // `done` to the waiter whose Acquire load in `wait` sees the count it
-        // leaves; Acquire makes the `done` that reaches zero see every earlier
-        // one's. Relaxed on failure: the value is only re-read for the retry.
-        let update = self
-            .count
-            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |count| {
-                count.checked_add(delta).filter(|after| *after >= 0)
-            });
-        match update {
-            Ok(before) if before + delta == 0 => {
-                self.wake_waiters();
-                Ok(())
-            }
-            Ok(_) => Ok(()),
-            Err(before) => Err(Error::new(
+        let refused = |count: String| {
+            Error::new(
                 FibraStatus::FIBRA_ERR_INVALID_ARGUMENT,
-                format!("fibra: {function}: the counter would go negative or overflow ({before} {delta:+}); nothing changed"),
-            )),
-        }
-    }
-
-    fn wake_waiters(&self) {
-        // Taking the lock orders this wake after any waiter's check (protocol above).
-        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
-        self.zero.notify_all();
-    }
-
-    fn wait(&self) {
-        // Acquire: pairs with the AcqRel decrement of the `done` that reached
-        // zero, so the waiter sees everything the tasks wrote before `done`.
-        if self.count.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        // Acquire: as above.
-        while self.count.load(Ordering::Acquire) > 0 {
-            guard = self.zero.wait(guard).unwrap_or_else(|e| e.into_inner());
+                format!("fibra: {function}: the counter would go negative or overflow ({count} {delta:+}); nothing changed"),
+            )
+        };
+        let delta_isize = isize::try_from(delta).map_err(|_| refused(self.group.count().to_string()))?;
+        match self.group.try_add(delta_isize) {
+            Ok(_) => Ok(()),
+            Err(error) => Err(refused(error.count.to_string())),
         }
     }
 }
@@ -103,9 +65,7 @@ pub unsafe extern "C" fn fibra_waitgroup_new(status_out: *mut FibraStatus) -> *m
     pointer_call(status_out, || {
         Ok(object::into_c(FibraWaitGroup {
             magic: Magic::new(FibraWaitGroup::MAGIC),
-            count: AtomicI64::new(0),
-            lock: Mutex::new(()),
-            zero: Condvar::new(),
+            group: WaitGroup::new(),
         }))
     })
 }
@@ -114,8 +74,8 @@ pub unsafe extern "C" fn fibra_waitgroup_new(status_out: *mut FibraStatus) -> *m
 /// every waiter. Call it before spawning the work it counts, as in Go.
 ///
 /// Errors: `FIBRA_ERR_NULL`, `FIBRA_ERR_INVALID_HANDLE`,
-/// `FIBRA_ERR_INVALID_ARGUMENT` if the counter would go negative or overflow
-/// (the counter is left unchanged; Go panics here).
+/// `FIBRA_ERR_INVALID_ARGUMENT` if the counter (64 bits, unsigned) would go
+/// negative or overflow (the counter is left unchanged; Go panics here).
 ///
 /// # Safety
 /// `wg` is NULL or a live wait group.
@@ -141,14 +101,12 @@ pub unsafe extern "C" fn fibra_waitgroup_done(wg: *const FibraWaitGroup) -> Fibr
     })
 }
 
-/// Blocks the calling OS thread until the counter is zero; returns at once if
-/// it is. Memory writes made before each `done` are visible after `wait`.
+/// Waits until the counter is zero; returns at once if it is. Memory writes
+/// made before each `done` are visible after `wait`.
 ///
-/// This wait group does not park tasks yet (fibra's own `sync::WaitGroup`
-/// does; switching to it is a next step): calling this from a task blocks
-/// that task's whole worker thread, and if every worker waits for tasks still
-/// queued, the runtime deadlocks. Wait from outside the runtime (the main
-/// thread), or use `fibra_task_wait`, which parks the calling task.
+/// Inside a fibra task this parks only the task (its worker runs other
+/// tasks meanwhile, so every worker may wait at once without deadlock);
+/// on any other thread it blocks the thread.
 ///
 /// # Safety
 /// `wg` is NULL or a live wait group, not freed while anyone waits.
@@ -156,7 +114,9 @@ pub unsafe extern "C" fn fibra_waitgroup_done(wg: *const FibraWaitGroup) -> Fibr
 pub unsafe extern "C" fn fibra_waitgroup_wait(wg: *const FibraWaitGroup) -> FibraStatus {
     status_call(|| {
         // SAFETY: forwarded to the caller.
-        unsafe { borrow_waitgroup(wg, "fibra_waitgroup_wait") }?.wait();
+        unsafe { borrow_waitgroup(wg, "fibra_waitgroup_wait") }?
+            .group
+            .wait();
         Ok(FibraStatus::FIBRA_OK)
     })
 }

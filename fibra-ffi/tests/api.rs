@@ -50,6 +50,63 @@ fn every_spawned_task_runs_exactly_once() {
     }
 }
 
+/// What `wait_then_count` and `mark_done` share.
+struct WaitInTask {
+    /// Count 1 until `mark_done` runs.
+    wg: *mut FibraWaitGroup,
+    /// Count 1 until `wait_then_count` returned from its wait.
+    finished: *mut FibraWaitGroup,
+    rt: *const FibraRuntime,
+}
+
+/// Task: spawns `mark_done` (queued behind us on our only worker), waits on
+/// the wait group it will mark done, then reports.
+unsafe extern "C" fn wait_then_count(arg: *mut c_void) {
+    // SAFETY: the test keeps the struct alive until `finished` is done.
+    let shared = unsafe { &*(arg as *const WaitInTask) };
+    // SAFETY: live runtime and wait groups (see the test).
+    unsafe {
+        expect(
+            fibra_spawn(shared.rt, Some(mark_done), arg),
+            FibraStatus::FIBRA_OK,
+        );
+        expect(fibra_waitgroup_wait(shared.wg), FibraStatus::FIBRA_OK);
+        expect(fibra_waitgroup_done(shared.finished), FibraStatus::FIBRA_OK);
+    }
+}
+
+unsafe extern "C" fn mark_done(arg: *mut c_void) {
+    // SAFETY: as in `wait_then_count`.
+    let shared = unsafe { &*(arg as *const WaitInTask) };
+    // SAFETY: a live wait group.
+    expect(unsafe { fibra_waitgroup_done(shared.wg) }, FibraStatus::FIBRA_OK);
+}
+
+/// On a one-worker runtime, a task that waits on a wait group parks: the
+/// task that marks it done runs on the same worker meanwhile. (A wait that
+/// held the worker thread would hang here.)
+#[test]
+fn waitgroup_wait_in_a_task_parks_only_the_task() {
+    let rt = new_runtime(1);
+    let shared = WaitInTask {
+        wg: new_waitgroup(),
+        finished: new_waitgroup(),
+        rt,
+    };
+    // SAFETY: live wait groups and runtime; `shared` outlives both tasks
+    // (we wait on `finished`, which the last of them marks done).
+    unsafe {
+        expect(fibra_waitgroup_add(shared.wg, 1), FibraStatus::FIBRA_OK);
+        expect(fibra_waitgroup_add(shared.finished, 1), FibraStatus::FIBRA_OK);
+        let arg = &shared as *const WaitInTask as *mut c_void;
+        expect(fibra_spawn(rt, Some(wait_then_count), arg), FibraStatus::FIBRA_OK);
+        expect(fibra_waitgroup_wait(shared.finished), FibraStatus::FIBRA_OK);
+        expect(fibra_runtime_free(rt), FibraStatus::FIBRA_OK);
+        expect(fibra_waitgroup_free(shared.wg), FibraStatus::FIBRA_OK);
+        expect(fibra_waitgroup_free(shared.finished), FibraStatus::FIBRA_OK);
+    }
+}
+
 /// A task that spawns `SPAWNED_INSIDE` tasks through the C ABI from its
 /// worker (the local path) and waits for them with joinable handles.
 unsafe extern "C" fn spawn_and_wait_inside(arg: *mut c_void) {

@@ -77,10 +77,14 @@ fn a_waitgroup_counter_never_goes_negative() {
             fibra_waitgroup_add(wg, -3),
             FibraStatus::FIBRA_ERR_INVALID_ARGUMENT,
         );
+        // The count is 64 bits unsigned: 2 + 2 * i64::MAX overflows it.
+        expect(fibra_waitgroup_add(wg, i64::MAX), FibraStatus::FIBRA_OK);
         expect(
             fibra_waitgroup_add(wg, i64::MAX),
             FibraStatus::FIBRA_ERR_INVALID_ARGUMENT,
         );
+        assert!(last_error().contains("overflow"), "{}", last_error());
+        expect(fibra_waitgroup_add(wg, -i64::MAX), FibraStatus::FIBRA_OK);
         // The bad calls changed nothing: two dones bring it to zero.
         expect(fibra_waitgroup_done(wg), FibraStatus::FIBRA_OK);
         expect(fibra_waitgroup_done(wg), FibraStatus::FIBRA_OK);

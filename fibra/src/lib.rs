@@ -99,7 +99,7 @@ mod worker;
 
 #[cfg(not(loom))]
 pub use runtime::{
-    global::{join, scope, spawn, yield_now},
+    global::{join, scope, spawn, spawn_detached, yield_now},
     Builder, Handle, Metrics, Runtime, Scope, ScopedJoinHandle, WorkerMetrics, DEFAULT_STACK_SIZE,
     DEFAULT_WORKER_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE, WORKERS_ENV,
 };

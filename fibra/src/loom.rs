@@ -14,6 +14,8 @@ pub(crate) use loom::{
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::{atomic, Mutex, MutexGuard};
+#[cfg(not(loom))]
+pub(crate) use std::thread;
 
 /// Locks a mutex, ignoring poisoning: fibra never panics while holding one of
 /// its own locks, and a poisoned lock would only hide the first error.

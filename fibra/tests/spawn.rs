@@ -1,7 +1,7 @@
 //! Spawning: a million tasks (release; fewer in debug) spawned from inside
 //! tasks and from outside each run exactly once; `JoinHandle::join` returns
 //! the values; `is_finished`; dropping a handle detaches the task (it still
-//! runs, its output is dropped); closures above the 96-byte inline payload,
+//! runs, its output is dropped); closures above the 80-byte inline payload,
 //! over-aligned and zero-sized closures, and large outputs all work;
 //! `fibra::spawn` from a thread that is not a worker uses the global runtime.
 
@@ -208,7 +208,7 @@ fn dropping_a_handle_detaches_the_task() {
 }
 
 /// Runs a closure that captures `N` bytes and returns them transformed, so
-/// that closures and outputs on both sides of the 96-byte inline payload are
+/// that closures and outputs on both sides of the 80-byte inline payload are
 /// covered (inline and boxed).
 fn roundtrip<const N: usize>(rt: &Runtime) {
     let mut data = [0u8; N];
@@ -237,7 +237,10 @@ fn closures_and_outputs_of_any_size() {
     let rt = Runtime::builder().workers(2).stack_size(1 << 20).build().unwrap();
     roundtrip::<1>(&rt);
     roundtrip::<8>(&rt);
+    roundtrip::<48>(&rt);
+    roundtrip::<79>(&rt);
     roundtrip::<80>(&rt);
+    roundtrip::<81>(&rt);
     roundtrip::<88>(&rt);
     roundtrip::<95>(&rt);
     roundtrip::<96>(&rt);

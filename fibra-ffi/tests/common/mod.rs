@@ -6,6 +6,7 @@
 use fibra_ffi::*;
 use std::ffi::{c_void, CStr};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 
 /// The last error message on this thread.
 pub fn last_error() -> String {
@@ -91,25 +92,27 @@ pub unsafe extern "C" fn increment(arg: *mut c_void) {
     unsafe { &*(arg as *const AtomicU64) }.fetch_add(1, Ordering::Relaxed);
 }
 
-/// A task that holds its worker until the test opens the gate.
+/// A task that holds its worker until the test opens the gate: it blocks
+/// its worker *thread* on purpose (a std `Mutex`/`Condvar`, as a C callback
+/// stuck in a `pthread` lock would), so tasks queued behind it stay queued.
+/// (`fibra_waitgroup_wait` would only park the task.)
 pub struct Gate {
     /// Count 1 until the task runs.
     pub started: *mut FibraWaitGroup,
-    /// Count 1 until the test opens the gate.
-    pub gate: *mut FibraWaitGroup,
+    /// True once the test opens the gate.
+    open: Mutex<bool>,
+    opened: Condvar,
 }
 
 impl Gate {
     pub fn new() -> Gate {
         let gate = Gate {
             started: new_waitgroup(),
-            gate: new_waitgroup(),
+            open: Mutex::new(false),
+            opened: Condvar::new(),
         };
-        // SAFETY: live wait groups.
-        unsafe {
-            expect(fibra_waitgroup_add(gate.started, 1), FibraStatus::FIBRA_OK);
-            expect(fibra_waitgroup_add(gate.gate, 1), FibraStatus::FIBRA_OK);
-        }
+        // SAFETY: live wait group.
+        unsafe { expect(fibra_waitgroup_add(gate.started, 1), FibraStatus::FIBRA_OK) };
         gate
     }
 
@@ -129,27 +132,31 @@ impl Gate {
     }
 
     pub fn open(&self) {
-        // SAFETY: live wait group.
-        expect(unsafe { fibra_waitgroup_done(self.gate) }, FibraStatus::FIBRA_OK);
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
     }
 
-    /// Frees the wait groups; the task must have finished.
-    pub fn free(self) {
-        // SAFETY: live wait groups nobody uses any more, freed once.
-        unsafe {
-            expect(fibra_waitgroup_free(self.started), FibraStatus::FIBRA_OK);
-            expect(fibra_waitgroup_free(self.gate), FibraStatus::FIBRA_OK);
+    /// Blocks the calling thread until `open`.
+    fn block_until_open(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
         }
+    }
+
+    /// Frees the wait group; the task must have finished.
+    pub fn free(self) {
+        // SAFETY: a live wait group nobody uses any more, freed once.
+        unsafe { expect(fibra_waitgroup_free(self.started), FibraStatus::FIBRA_OK) };
     }
 }
 
-/// Task function: marks the `Gate` in `arg` started and waits for it to open.
+/// Task function: marks the `Gate` in `arg` started and blocks its worker
+/// thread until the gate opens.
 unsafe extern "C" fn wait_on_gate(arg: *mut c_void) {
     // SAFETY: the test keeps the gate alive until the task is done.
     let gate = unsafe { &*(arg as *const Gate) };
-    // SAFETY: live wait groups.
-    unsafe {
-        expect(fibra_waitgroup_done(gate.started), FibraStatus::FIBRA_OK);
-        expect(fibra_waitgroup_wait(gate.gate), FibraStatus::FIBRA_OK);
-    }
+    // SAFETY: a live wait group.
+    unsafe { expect(fibra_waitgroup_done(gate.started), FibraStatus::FIBRA_OK) };
+    gate.block_until_open();
 }

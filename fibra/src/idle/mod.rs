@@ -107,6 +107,22 @@ impl Idle {
         if !self.should_wake() {
             return None;
         }
+        self.choose_sleeper()
+    }
+
+    /// Like [`worker_to_notify`](Self::worker_to_notify), for a producer
+    /// that has already issued a SeqCst fence after making its work visible
+    /// (the global queue's push does, for its own closing handshake): that
+    /// fence is the producer fence of README.md, so none is repeated here.
+    pub(crate) fn worker_to_notify_after_fence(&self) -> Option<usize> {
+        let counts = self.counts();
+        if counts.searching() != 0 || counts.unparked() >= self.num_workers {
+            return None;
+        }
+        self.choose_sleeper()
+    }
+
+    fn choose_sleeper(&self) -> Option<usize> {
         let mut sleepers = lock(&self.sleepers);
         if !self.should_wake() {
             return None;

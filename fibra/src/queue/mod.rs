@@ -2,8 +2,9 @@
 //!
 //! - [`local`]: each worker's fixed-capacity ring. The owner pushes and pops;
 //!   other workers steal half of it at once.
-//! - [`inject`]: the global queue. Threads that are not workers spawn into it,
-//!   and a full local ring spills half of itself into it in one batch.
+//! - [`inject`]: the global queue (lock-free for producers). Threads that are
+//!   not workers spawn into it, and a full local ring spills half of itself
+//!   into it in one batch.
 //! - [`join_deque`]: each worker's Chase-Lev deque of jobs offered by
 //!   `fibra::join`; the owner takes back LIFO, thieves steal the oldest.
 //!

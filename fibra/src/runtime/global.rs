@@ -2,7 +2,7 @@
 //! the runtime of the current worker thread, else a global runtime started on
 //! first use (with `Runtime::new()`'s configuration).
 
-use super::{spawn_on, Handle, Runtime, Scope};
+use super::{spawn_detached_on, spawn_on, Handle, Runtime, Scope};
 use crate::task::JoinHandle;
 use std::sync::OnceLock;
 
@@ -36,6 +36,28 @@ where
     match local {
         Some(handle) => handle,
         None => global_runtime().spawn(f.take().expect("not spawned locally")),
+    }
+}
+
+/// Spawns a task nobody will join (fire and forget, Go's `go`) on the
+/// current worker's runtime, or on the global runtime when called from any
+/// other thread. See [`Handle::spawn_detached`].
+///
+/// ```
+/// let (tx, rx) = fibra::chan::bounded(1);
+/// fibra::spawn_detached(move || tx.send("done").unwrap());
+/// assert_eq!(rx.recv().unwrap(), "done");
+/// ```
+pub fn spawn_detached<F>(f: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    let mut f = Some(f);
+    let local = crate::worker::with_current(|cx| {
+        cx.map(|cx| spawn_detached_on(&cx.shared, f.take().expect("unused")))
+    });
+    if local.is_none() {
+        global_runtime().spawn_detached(f.take().expect("not spawned locally"));
     }
 }
 

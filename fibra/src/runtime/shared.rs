@@ -92,21 +92,18 @@ impl Shared {
     }
 
     fn schedule_remote(&self, task: NonNull<Header>) {
-        match self.inject.push(task.as_ptr()) {
-            Ok(()) => self.notify_parked(),
-            Err(_) => self.cancel(task),
+        match self.inject.push(task) {
+            Ok(()) => self.notify_parked_after_fence(),
+            Err(refused) => refused.into_iter().for_each(|t| self.cancel(t)),
         }
     }
 
     /// Moves a local queue's overflow to the global queue (cancelling it if
     /// the runtime closed meanwhile).
     pub(crate) fn push_batch_to_global(&self, batch: impl IntoIterator<Item = *mut Header>) {
-        match self.inject.push_batch(batch) {
-            Ok(()) => self.notify_parked(),
-            Err(refused) => refused
-                .into_iter()
-                .filter_map(NonNull::new)
-                .for_each(|t| self.cancel(t)),
+        match self.inject.push_batch(batch.into_iter().filter_map(NonNull::new)) {
+            Ok(()) => self.notify_parked_after_fence(),
+            Err(refused) => refused.into_iter().for_each(|t| self.cancel(t)),
         }
     }
 
@@ -126,6 +123,14 @@ impl Shared {
     /// searching (see `idle/README.md`).
     pub(crate) fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
+            self.workers[index].parker.unpark();
+        }
+    }
+
+    /// [`notify_parked`](Self::notify_parked) after a push to the global
+    /// queue, whose SeqCst fence (after the push) serves as the producer's.
+    fn notify_parked_after_fence(&self) {
+        if let Some(index) = self.idle.worker_to_notify_after_fence() {
             self.workers[index].parker.unpark();
         }
     }
@@ -206,7 +211,8 @@ impl Shared {
     /// After every worker exited: cancel whatever is still queued (a task
     /// pushed by a thread racing with `close`).
     pub(crate) fn drain_after_exit(&self) {
-        let mut leftovers: Vec<*mut Header> = self.inject.drain_all();
+        let mut leftovers: Vec<*mut Header> =
+            self.inject.drain_all().into_iter().map(NonNull::as_ptr).collect();
         for worker in self.workers.iter() {
             leftovers.push(worker.next_slot.swap(std::ptr::null_mut(), Ordering::Acquire));
             leftovers.extend(std::iter::from_fn(|| worker.run_queue.pop()));

@@ -51,7 +51,7 @@ mod wait_queue;
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use mutex::{Mutex, MutexGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
-pub use wait_group::WaitGroup;
+pub use wait_group::{CountError, WaitGroup};
 
 use std::time::{Duration, Instant};
 

@@ -1,16 +1,22 @@
 //! [`WaitGroup`]: wait for a counted set of things to finish (Go's
 //! `sync.WaitGroup`).
 //!
-//! Invariants: `count` is the number of `add`s not yet matched by a `done`;
-//! `waiters` holds the [`Waiter`]s of tasks or threads that saw a non-zero
-//! count under the lock and have not been woken since. The `done` that takes
-//! the count to zero drains the list under the same lock and unparks every
-//! waiter after releasing it, so a waiter either sees zero under the lock or
-//! is in the list when the count reaches zero: no wake-up is lost. A waiter
-//! woken spuriously re-checks and registers again.
+//! Invariants: `count` is the number of `add`s not yet matched by a `done`
+//! (never negative: every change is a compare-and-swap that refuses to go
+//! below zero); `waiters` holds the [`Waiter`]s of tasks or threads that saw
+//! a non-zero count while holding the `waiters` lock and have not been woken
+//! since.
+//!
+//! No lost wake-up: `add`/`done` change `count` without the lock; the change
+//! that brings it to zero then takes the lock, drains `waiters`, and unparks
+//! them after releasing it. A waiter reads `count` while holding the lock,
+//! so its read comes either after that drain (the lock orders them, and it
+//! sees zero) or before it (and it is in the list when it is drained). A
+//! waiter woken spuriously re-checks and registers again.
 
 use crate::park::{park_current, Waiter};
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Waits for a number of tasks (or anything else) to call [`done`](Self::done).
@@ -45,14 +51,31 @@ pub struct WaitGroup {
 
 #[derive(Default)]
 struct Inner {
-    state: Mutex<State>,
+    count: AtomicUsize,
+    waiters: Mutex<Vec<Waiter>>,
 }
 
-#[derive(Default)]
-struct State {
-    count: usize,
-    waiters: Vec<Waiter>,
+/// The count of a [`WaitGroup`] would have gone below zero or overflowed;
+/// [`WaitGroup::try_add`] changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountError {
+    /// The count when the change was refused.
+    pub count: usize,
+    /// The refused change.
+    pub delta: isize,
 }
+
+impl fmt::Display for CountError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "WaitGroup count {} {:+} would go below zero or overflow",
+            self.count, self.delta
+        )
+    }
+}
+
+impl std::error::Error for CountError {}
 
 impl WaitGroup {
     /// A wait group with a count of zero.
@@ -61,12 +84,14 @@ impl WaitGroup {
     }
 
     /// Adds `n` to the count.
+    ///
+    /// # Panics
+    /// If the count would overflow `usize`.
     pub fn add(&self, n: usize) {
-        let mut state = crate::loom::lock(&self.inner.state);
-        state.count = state
-            .count
-            .checked_add(n)
-            .expect("fibra: WaitGroup count overflow");
+        let delta = isize::try_from(n).expect("fibra: WaitGroup count overflow");
+        if let Err(error) = self.try_add(delta) {
+            panic!("fibra: {error}");
+        }
     }
 
     /// Subtracts one from the count; at zero, wakes every waiter.
@@ -74,40 +99,76 @@ impl WaitGroup {
     /// # Panics
     /// If the count is already zero (more `done`s than `add`s), as Go does.
     pub fn done(&self) {
-        let woken = {
-            let mut state = crate::loom::lock(&self.inner.state);
-            assert!(
-                state.count > 0,
-                "fibra: WaitGroup::done called more often than add"
-            );
-            state.count -= 1;
-            if state.count > 0 {
-                return;
+        if self.try_add(-1).is_err() {
+            panic!("fibra: WaitGroup::done called more often than add");
+        }
+    }
+
+    /// Go's `Add(delta)` without the panic: adds `delta` (which may be
+    /// negative) and returns the new count; at zero, wakes every waiter. A
+    /// change that would take the count below zero or past `usize::MAX` is
+    /// refused, with nothing changed. (The C ABI's wait group uses this.)
+    ///
+    /// ```
+    /// let wg = fibra::sync::WaitGroup::new();
+    /// assert_eq!(wg.try_add(3), Ok(3));
+    /// assert_eq!(wg.try_add(-2), Ok(1));
+    /// assert!(wg.try_add(-2).is_err()); // would go below zero: unchanged
+    /// assert_eq!(wg.count(), 1);
+    /// ```
+    pub fn try_add(&self, delta: isize) -> Result<usize, CountError> {
+        // AcqRel on success: the Release half publishes the caller's writes
+        // made before its `done`; the Acquire half makes the change that
+        // reaches zero see every earlier one's, and so hands all of them to
+        // the waiters it wakes (through the `waiters` lock) and to the
+        // Acquire load in `wait`. Relaxed on failure: only re-read to retry.
+        let update = self
+            .inner
+            .count
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |count| {
+                count.checked_add_signed(delta)
+            });
+        match update {
+            Ok(before) => {
+                let after = before.wrapping_add_signed(delta);
+                if after == 0 && before != 0 {
+                    self.wake_waiters();
+                }
+                Ok(after)
             }
-            std::mem::take(&mut state.waiters)
-        };
-        woken.into_iter().for_each(Waiter::unpark);
+            Err(count) => Err(CountError { count, delta }),
+        }
     }
 
     /// The current count.
     pub fn count(&self) -> usize {
-        crate::loom::lock(&self.inner.state).count
+        // Acquire: pairs with the AcqRel update in `try_add`.
+        self.inner.count.load(Ordering::Acquire)
     }
 
     /// Waits until the count is zero (returns at once if it is).
     pub fn wait(&self) {
         loop {
+            if self.count() == 0 {
+                return;
+            }
             {
-                let mut state = crate::loom::lock(&self.inner.state);
-                if state.count == 0 {
+                let mut waiters = crate::loom::lock(&self.inner.waiters);
+                // Under the lock: see the module docs (no lost wake-up).
+                if self.count() == 0 {
                     return;
                 }
                 // After a spurious wake-up this may register a second time;
                 // unparking a waiter twice is harmless.
-                state.waiters.push(Waiter::current());
+                waiters.push(Waiter::current());
             }
             park_current();
         }
+    }
+
+    fn wake_waiters(&self) {
+        let woken = std::mem::take(&mut *crate::loom::lock(&self.inner.waiters));
+        woken.into_iter().for_each(Waiter::unpark);
     }
 }
 
@@ -135,6 +196,20 @@ mod tests {
         t.join().unwrap();
         assert_eq!(wg.count(), 0);
         assert!(format!("{wg:?}").contains("count: 0"));
+    }
+
+    #[test]
+    fn try_add_refuses_below_zero_and_overflow_unchanged() {
+        let wg = WaitGroup::new();
+        assert_eq!(wg.try_add(2), Ok(2));
+        let error = wg.try_add(-3).unwrap_err();
+        assert_eq!(error, CountError { count: 2, delta: -3 });
+        assert!(error.to_string().contains("2 -3"));
+        assert_eq!(wg.try_add(-2), Ok(0));
+        wg.add(usize::MAX / 2);
+        wg.add(usize::MAX / 2);
+        assert!(wg.try_add(isize::MAX).is_err());
+        assert_eq!(wg.count(), usize::MAX - 1);
     }
 
     #[test]

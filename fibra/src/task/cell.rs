@@ -3,9 +3,10 @@
 //! ```text
 //! Cell (128 bytes, 64-aligned; from the pool)
 //! +--------------------------------------------+
-//! | Header: state | vtable | waiter | runtime  |  32 bytes
+//! | Header: state | link | vtable | waiter |   |  40 bytes
+//! |         runtime                            |
 //! +--------------------------------------------+
-//! | payload: the closure F until it runs,      |  96 bytes, 16-aligned
+//! | payload: the closure F until it runs,      |  80 bytes, 16-aligned
 //! |          then Result<T, panic payload>      |  (boxed when larger)
 //! +--------------------------------------------+
 //! ```
@@ -22,6 +23,7 @@
 
 use super::state::{AfterComplete, State};
 use crate::park::Waiter;
+use crate::queue::inject::{Link, Linked};
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::mem::{align_of, size_of, MaybeUninit};
@@ -29,7 +31,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
 /// Bytes of closure (or output) stored inline; larger values are boxed once.
-pub(crate) const PAYLOAD_SIZE: usize = 96;
+pub(crate) const PAYLOAD_SIZE: usize = 80;
 const PAYLOAD_ALIGN: usize = 16;
 pub(crate) const CELL_SIZE: usize = size_of::<Cell>();
 pub(crate) const CELL_ALIGN: usize = align_of::<Cell>();
@@ -43,6 +45,8 @@ pub(crate) type Output<T> = Result<T, Box<dyn Any + Send + 'static>>;
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
+    /// The global queue's link (used only while the task is queued there).
+    link: Link,
     vtable: &'static Vtable,
     waiter: UnsafeCell<Option<Waiter>>,
     /// The address of the runtime that spawned the task: an identity only.
@@ -62,6 +66,9 @@ struct Cell {
 struct Vtable {
     /// Runs the closure and completes the task (the caller claimed it).
     run: unsafe fn(NonNull<Header>),
+    /// Like `run`, and releases the caller's reference in the same RMW that
+    /// completes the task (the worker's path: one atomic operation fewer).
+    run_and_release: unsafe fn(NonNull<Header>),
     /// Drops the closure unrun and completes as cancelled (claimed, too).
     cancel: unsafe fn(NonNull<Header>),
     /// Drops a stored output.
@@ -113,6 +120,7 @@ struct VtableFor<F, T>(std::marker::PhantomData<(F, T)>);
 impl<F: FnOnce() -> T, T> VtableFor<F, T> {
     const VTABLE: Vtable = Vtable {
         run: run::<F, T>,
+        run_and_release: run_and_release::<F, T>,
         cancel: cancel::<F>,
         drop_output: drop_output::<T>,
         read_output: read_output::<T>,
@@ -129,6 +137,80 @@ unsafe fn run<F: FnOnce() -> T, T>(header: NonNull<Header>) {
     unsafe { payload_write(header, output) };
     // SAFETY: we hold a reference, so the cell is live.
     unsafe { complete(header, false) };
+}
+
+/// Where a finished task's output is while `run_and_release` completes it.
+enum Finished<T> {
+    /// Not stored yet.
+    InHand(Output<T>),
+    /// In the payload, for the handle to take.
+    Stored,
+    /// Dropped: the handle is gone.
+    Dropped,
+}
+
+/// Runs the closure, then sets `COMPLETE` and releases the caller's
+/// reference in one RMW. Who owns the output is decided from the value that
+/// RMW replaces: while the handle holds interest, the output is stored for
+/// it (and its `waiter`, if registered, is read before the RMW and woken
+/// after: it is a `'static` parker, so the cell may be gone by then); once
+/// interest is gone it never comes back, so the output is ours to drop.
+///
+/// # Safety
+/// The caller claimed a task of this type and holds a reference to it, which
+/// this consumes: the caller must not use `header` afterwards.
+unsafe fn run_and_release<F: FnOnce() -> T, T>(header: NonNull<Header>) {
+    // SAFETY: claimed, so the payload holds F and it is ours.
+    let closure = unsafe { payload_take::<F>(header) };
+    let mut output = Finished::InHand(catch_unwind(AssertUnwindSafe(closure)));
+    // SAFETY: our reference keeps the cell live until the RMW below.
+    let head = unsafe { header.as_ref() };
+    let mut current = head.state.load();
+    loop {
+        let mut waiter = None;
+        output = if current.has_join_interest() {
+            if current.is_join_waiting() {
+                // SAFETY: JOIN_WAITING is set (we saw it with Acquire), so
+                // `waiter` was written before it and is never written again.
+                waiter = unsafe { *head.waiter.get() };
+            }
+            match output {
+                Finished::InHand(value) => {
+                    // SAFETY: the closure was moved out; the payload is ours
+                    // until COMPLETE.
+                    unsafe { payload_write(header, value) };
+                    Finished::Stored
+                }
+                kept => kept,
+            }
+        } else {
+            match output {
+                Finished::InHand(value) => drop_without_unwinding(value),
+                Finished::Stored => {
+                    // The handle went away after we stored it: ours now.
+                    // SAFETY: stored by us, not complete: nobody else owns it.
+                    let drop_output = || unsafe { (head.vtable.drop_output)(header) };
+                    let _ = catch_unwind(AssertUnwindSafe(drop_output));
+                }
+                Finished::Dropped => {}
+            }
+            Finished::Dropped
+        };
+        match head.state.try_complete_and_release(current) {
+            Ok(last) => {
+                if last {
+                    // SAFETY: the last reference: nobody else can reach the
+                    // cell, and its payload is empty (the output dropped).
+                    unsafe { super::pool::free(header.cast()) };
+                }
+                if let Some(waiter) = waiter {
+                    waiter.unpark();
+                }
+                return;
+            }
+            Err(actual) => current = actual,
+        }
+    }
 }
 
 /// # Safety
@@ -214,9 +296,30 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
+    // SAFETY: forwarded to the caller.
+    unsafe { allocate_with_state(closure, super::state::initial(refs), runtime) }
+}
+
+/// A detached task's cell: one reference (the scheduler's), no handle.
+pub(crate) fn allocate_detached<F>(closure: F, runtime: usize) -> NonNull<Header>
+where
+    F: FnOnce() + Send + 'static,
+{
+    // SAFETY: the closure borrows nothing ('static).
+    unsafe { allocate_with_state(closure, super::state::DETACHED, runtime) }
+}
+
+/// # Safety
+/// As for [`allocate`].
+unsafe fn allocate_with_state<F, T>(closure: F, state: u32, runtime: usize) -> NonNull<Header>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
     let header = super::pool::alloc().cast::<Header>();
     let head = Header {
-        state: State::new(super::state::initial(refs)),
+        state: State::new(state),
+        link: Link::new(),
         vtable: &VtableFor::<F, T>::VTABLE,
         waiter: UnsafeCell::new(None),
         runtime,
@@ -238,13 +341,14 @@ where
 pub(crate) unsafe fn run_task(header: NonNull<Header>, before_run: impl FnOnce()) -> bool {
     // SAFETY: the reference keeps the cell live; claiming makes the run ours.
     unsafe {
-        let claimed = header.as_ref().state.try_claim();
-        if claimed {
+        if header.as_ref().state.try_claim() {
             before_run();
-            (header.as_ref().vtable.run)(header);
+            (header.as_ref().vtable.run_and_release)(header);
+            true
+        } else {
+            release(header);
+            false
         }
-        release(header);
-        claimed
     }
 }
 
@@ -286,6 +390,21 @@ pub(crate) unsafe fn try_run_inline(header: NonNull<Header>, cancel: bool) -> bo
         }
     }
     true
+}
+
+// SAFETY: `link` is a field of the header, which lives as long as the cell;
+// `from_link` subtracts the same offset `link` added.
+unsafe impl Linked for Header {
+    fn link(node: NonNull<Header>) -> NonNull<Link> {
+        // SAFETY: a field address of a live header; no reference is created.
+        unsafe { NonNull::new_unchecked(std::ptr::addr_of_mut!((*node.as_ptr()).link)) }
+    }
+
+    unsafe fn from_link(link: NonNull<Link>) -> NonNull<Header> {
+        let offset = std::mem::offset_of!(Header, link);
+        // SAFETY: per the contract, `link` points `offset` bytes into a header.
+        unsafe { NonNull::new_unchecked(link.as_ptr().byte_sub(offset).cast::<Header>()) }
+    }
 }
 
 /// The identity of the runtime that spawned the task.

@@ -41,6 +41,9 @@ const _: () = assert!((COMPLETE | CANCELLED | JOIN_INTEREST | JOIN_WAITING | CLA
 pub(crate) const fn initial(refs: u32) -> u32 {
     (refs * REF_ONE) | JOIN_INTEREST
 }
+/// The initial state of a detached task: the scheduler's reference only, and
+/// no handle (so no interest: the runner drops the output).
+pub(crate) const DETACHED: u32 = REF_ONE;
 /// Scheduler reference + handle reference + the handle's interest.
 #[cfg(loom)]
 pub(crate) const INITIAL: u32 = initial(2);
@@ -118,6 +121,26 @@ impl State {
         } else {
             AfterComplete::Nothing
         }
+    }
+
+    /// Sets `COMPLETE` and drops one reference in one RMW, if the word still
+    /// holds `expected`; else returns what it holds. `Ok(true)`: that was the
+    /// last reference (free the cell). The runner's path (`cell::run_and_release`)
+    /// decides from `expected` who owns the output before calling this, and
+    /// retries with the new value when a handle changed the word meanwhile.
+    pub(crate) fn try_complete_and_release(&self, expected: Snapshot) -> Result<bool, Snapshot> {
+        debug_assert!(!expected.is_complete() && expected.ref_count() >= 1);
+        let next = (expected.0 | COMPLETE) - REF_ONE;
+        // AcqRel on success: Release publishes the stored output to the
+        // handle's Acquire `load` (as in `complete`) and orders our last use
+        // of the cell before whoever frees it; Acquire pairs with the other
+        // holders' Release RMWs when we free it, and with the handle's
+        // `set_join_waiting` so that its `waiter` is visible to us. Acquire on
+        // failure: the caller re-reads flags (and `waiter`) from the value.
+        self.0
+            .compare_exchange(expected.0, next, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| expected.ref_count() == 1)
+            .map_err(Snapshot)
     }
 
     /// Takes the right to run or cancel the closure. True for exactly one
@@ -248,6 +271,76 @@ mod loom_tests {
             assert_eq!(frees.load(Ordering::Relaxed), 1);
         });
         assert!(explored > 1, "loom explored {explored} interleavings");
+    }
+
+    /// The runner's one-RMW completion (`try_complete_and_release`, driven
+    /// as `cell::run_and_release` drives it) races a handle that either
+    /// drops or registers as waiting then takes the output: the output is
+    /// dropped or taken exactly once, the cell freed exactly once, and a
+    /// registered waiter is always woken.
+    #[test]
+    fn fused_completion_races_handle_drop_or_wait() {
+        for handle_waits in [false, true] {
+            let explored = crate::loom::model_counting(move || {
+                let state = Arc::new(State::new(INITIAL));
+                let (outputs, frees, woken) = (
+                    Arc::new(AtomicUsize::new(0)),
+                    Arc::new(AtomicUsize::new(0)),
+                    Arc::new(AtomicUsize::new(0)),
+                );
+                let runner = {
+                    let (state, outputs, frees, woken) =
+                        (state.clone(), outputs.clone(), frees.clone(), woken.clone());
+                    thread::spawn(move || {
+                        let mut current = state.load();
+                        loop {
+                            let ours = !current.has_join_interest();
+                            let wake = current.is_join_waiting();
+                            match state.try_complete_and_release(current) {
+                                Ok(last) => {
+                                    if ours {
+                                        outputs.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    if last {
+                                        frees.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    if wake {
+                                        woken.store(1, Ordering::Release);
+                                    }
+                                    break;
+                                }
+                                Err(actual) => current = actual,
+                            }
+                        }
+                    })
+                };
+                let must_sleep = if handle_waits {
+                    state.set_join_waiting()
+                } else {
+                    if let AfterHandleDrop::DropOutputThenRelease = state.drop_join_handle() {
+                        outputs.fetch_add(1, Ordering::Relaxed);
+                        if state.release_ref() {
+                            frees.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    false
+                };
+                runner.join().unwrap();
+                if handle_waits {
+                    if must_sleep {
+                        assert_eq!(woken.load(Ordering::Acquire), 1, "waiter never woken");
+                    }
+                    assert!(state.load().is_complete());
+                    outputs.fetch_add(1, Ordering::Relaxed); // the handle takes it
+                    if state.release_ref() {
+                        frees.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                assert_eq!(outputs.load(Ordering::Relaxed), 1);
+                assert_eq!(frees.load(Ordering::Relaxed), 1);
+            });
+            assert!(explored > 1, "loom explored {explored} interleavings");
+        }
     }
 
     /// A joiner registers as waiting while the runner completes: the joiner

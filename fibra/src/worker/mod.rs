@@ -258,12 +258,20 @@ impl WorkerContext {
     pub(crate) fn schedule_local(&self, task: NonNull<Header>) {
         let me = self.me();
         me.metrics.spawned.add_owner(1);
-        // AcqRel: Release publishes the task's initialisation to a thief's
-        // Acquire swap of the slot; Acquire pairs with the thief's swap so a
-        // displaced task was fully written.
-        let displaced = me.next_slot.swap(task.as_ptr(), Ordering::AcqRel);
-        if let Some(displaced) = NonNull::new(displaced) {
-            self.push_back(displaced);
+        if me.next_slot.load(Ordering::Relaxed).is_null() {
+            // Only we ever fill the slot, so an empty slot stays empty until
+            // we store: no RMW needed. Release: publishes the task's
+            // initialisation to a thief's Acquire swap (`steal_from`) or our
+            // own (`take_next_slot`).
+            me.next_slot.store(task.as_ptr(), Ordering::Release);
+        } else {
+            // A thief may empty the slot meanwhile: swap. AcqRel: Release as
+            // above; Acquire pairs with that Release store of the displaced
+            // task, so it was fully written.
+            let displaced = me.next_slot.swap(task.as_ptr(), Ordering::AcqRel);
+            if let Some(displaced) = NonNull::new(displaced) {
+                self.push_back(displaced);
+            }
         }
         self.shared.notify_parked_from_worker();
     }
@@ -349,7 +357,7 @@ impl WorkerContext {
         if me.next_slot.load(Ordering::Relaxed).is_null() {
             return None;
         }
-        // Acquire: pairs with the Release half of `schedule_local`'s swap.
+        // Acquire: pairs with the Release store or swap in `schedule_local`.
         let task = NonNull::new(me.next_slot.swap(ptr::null_mut(), Ordering::Acquire))?;
         if self.next_slot_runs.get() < MAX_NEXT_SLOT_RUNS {
             self.next_slot_runs.set(self.next_slot_runs.get() + 1);
@@ -371,24 +379,23 @@ impl WorkerContext {
     /// into the local run queue (never more than it has room for).
     fn take_from_global(&self) -> Option<NonNull<Header>> {
         let shared = &*self.shared;
-        let queued = shared.inject.len();
-        if queued == 0 {
+        if shared.inject.is_empty() {
             return None;
         }
         let room = LOCAL_CAPACITY - self.me().run_queue.len();
-        let want = (queued / shared.workers.len() + 1)
+        let want = (shared.inject.len() / shared.workers.len() + 1)
             .min(GLOBAL_BATCH)
             .min(room + 1);
-        // Copied out under the lock, queued locally after it is released, so
-        // that spawners from other threads wait for the lock as little as can be.
-        let mut batch = [ptr::null_mut(); GLOBAL_BATCH];
+        // Copied out under the consumer lock, queued locally after it is
+        // released, so that other workers wait for that lock as little as can be.
+        let mut batch = [None; GLOBAL_BATCH];
         let mut taken = 0;
         shared.inject.pop_batch(want, |task| {
-            batch[taken] = task;
+            batch[taken] = Some(task);
             taken += 1;
         });
         self.me().metrics.from_global.add_owner(taken as u64);
-        let mut tasks = batch[..taken].iter().filter_map(|&task| NonNull::new(task));
+        let mut tasks = batch[..taken].iter().flatten().copied();
         let first = tasks.next();
         tasks.for_each(|task| self.push_back(task));
         first
@@ -464,7 +471,7 @@ impl WorkerContext {
         if victim.next_slot.load(Ordering::Relaxed).is_null() {
             return None;
         }
-        // Acquire: pairs with the Release half of the owner's swap.
+        // Acquire: pairs with the owner's Release store or swap (`schedule_local`).
         let task = NonNull::new(victim.next_slot.swap(ptr::null_mut(), Ordering::Acquire))?;
         me.metrics.stolen_tasks.add_owner(1);
         Some(Work::Task(task))
@@ -525,7 +532,7 @@ impl WorkerContext {
             cancel(task);
         }
         for task in self.shared.inject.drain_all() {
-            cancel(task);
+            cancel(task.as_ptr());
         }
         self.shared.count_cancelled(cancelled);
     }

@@ -59,6 +59,12 @@ pub(crate) fn run_inline_if_local(task: NonNull<Header>) -> bool {
             return false;
         }
         let closed = cx.shared.is_closed();
+        if !closed && cx.take_from_next_slot(task) {
+            let count = || cx.me().metrics.completed.add_owner(1);
+            // SAFETY: we took the queue entry, so we hold its scheduler
+            // reference, which this consumes (the caller's stays).
+            return unsafe { cell::run_task(task, count) };
+        }
         // SAFETY: as above.
         let claimed = unsafe { cell::try_run_inline(task, closed) };
         if claimed && closed {
@@ -88,6 +94,22 @@ pub(crate) fn reserve_loop_fiber() {
 }
 
 impl WorkerContext {
+    /// Takes `task` out of our next slot if it is there (the common case of
+    /// a task joined right after it was spawned), so that it runs once and
+    /// nobody pops a stale entry later. True if we now hold its queue entry.
+    fn take_from_next_slot(&self, task: NonNull<Header>) -> bool {
+        let slot = &self.me().next_slot;
+        if slot.load(Ordering::Relaxed) != task.as_ptr() {
+            return false;
+        }
+        // Only we fill the slot, so the swap returns `task` or, if a thief
+        // emptied it meanwhile, null. Acquire: pairs with the Release store
+        // or swap in `schedule_local`.
+        let taken = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
+        debug_assert!(taken.is_null() || taken == task.as_ptr());
+        !taken.is_null()
+    }
+
     /// Sleeps until `done()` (a task or scope this worker waits for is
     /// finished). Our own queued tasks must not wait for us meanwhile: wake
     /// another worker to take them if need be.
