@@ -26,14 +26,17 @@
 //! Tasks may block like goroutines. Each worker runs its loop on a *fiber* (a
 //! pooled stack, 64 KiB by default: [`Builder::stack_size`]) and tasks run as
 //! plain calls in it; a task that waits ([`JoinHandle::join`], [`scope`],
-//! [`join`], [`sync::WaitGroup::wait`], [`yield_now`], [`chan`] sends and
-//! receives) parks its fiber, the worker carries on on another one, and the
+//! [`join`], [`yield_now`], [`chan`] sends and receives, the [`sync`]
+//! primitives: [`Mutex`](sync::Mutex), [`Condvar`](sync::Condvar),
+//! [`Semaphore`](sync::Semaphore), [`WaitGroup`](sync::WaitGroup)) parks its
+//! fiber, the worker carries on on another one, and the
 //! task resumes on the same OS thread once woken. A task that never blocks
 //! never switches stacks. A task that joins a task nobody has started runs it
 //! right away on its own stack instead of parking. Waiting from a thread that
 //! is not a worker puts that thread to sleep. Hazards: a
 //! `std::sync::MutexGuard` held across a blocking call blocks every task that
-//! wants the mutex, and the worker with it; thread-locals are shared by all
+//! wants the mutex, and the worker with it (use [`sync::Mutex`], which parks
+//! the waiting tasks instead); thread-locals are shared by all
 //! tasks of a worker and keep their values across another task's blocking
 //! call; blocking the thread itself (blocking I/O, `std::thread::sleep`)
 //! blocks the whole worker.

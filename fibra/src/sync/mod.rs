@@ -26,7 +26,7 @@
 //! (`park::Parking`): `raw_mutex.rs`, `raw_condvar.rs` and `raw_semaphore.rs`
 //! hold the state, the invariants and the no-lost-wake-up arguments, and the
 //! loom models (`loom_models.rs`) run that same code on loom-modelled
-//! threads. Waiters wait in a [`wait_queue::WaitQueue`](self) (FIFO, ticket
+//! threads. Waiters wait in a `WaitQueue` (`wait_queue.rs`: FIFO, a ticket
 //! per waiter) under a short internal lock that is never held across a park;
 //! the public types add the data and the RAII guards.
 //!
