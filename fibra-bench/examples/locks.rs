@@ -103,55 +103,48 @@ fn uncontended<L: Lock>() -> f64 {
     })
 }
 
-/// `threads` OS threads increment one counter, `CONTENDED_OPS` in all,
-/// all starting together.
-fn contended_threads<L: Lock>(threads: u64) -> f64 {
+/// What one locker runs, on a thread or in a task.
+type Body = Box<dyn FnOnce() + Send>;
+
+/// `lockers` bodies, each started by `start` (on a thread or in a task, which
+/// returns a function that waits for it), increment one counter,
+/// `CONTENDED_OPS` in all; each waits (spinning) until all are started, so
+/// that they contend from the first increment.
+fn contended<L: Lock, J: FnOnce()>(lockers: u64, start: impl Fn(Body) -> J) -> f64 {
     median(|| {
         let lock = Arc::new(L::new());
         let go = Arc::new(AtomicBool::new(false));
-        let handles: Vec<_> = (0..threads)
+        let joins: Vec<J> = (0..lockers)
             .map(|_| {
                 let (lock, go) = (lock.clone(), go.clone());
-                std::thread::spawn(move || {
+                start(Box::new(move || {
                     while !go.load(Ordering::Acquire) {
                         std::hint::spin_loop();
                     }
-                    (0..CONTENDED_OPS / threads).for_each(|_| lock.increment())
-                })
+                    (0..CONTENDED_OPS / lockers).for_each(|_| lock.increment())
+                }))
             })
             .collect();
-        let start = Instant::now();
+        let begin = Instant::now();
         go.store(true, Ordering::Release);
-        handles.into_iter().for_each(|h| h.join().unwrap());
-        let ns = ns_per_op(start, CONTENDED_OPS);
-        assert_eq!(lock.value(), CONTENDED_OPS / threads * threads);
+        joins.into_iter().for_each(|join| join());
+        let ns = ns_per_op(begin, CONTENDED_OPS);
+        assert_eq!(lock.value(), CONTENDED_OPS / lockers * lockers);
         ns
     })
 }
 
-/// `tasks` fibra tasks on `rt` increment one counter, `CONTENDED_OPS` in
-/// all; the first ones wait (spinning) until all are spawned.
+fn contended_threads<L: Lock>(threads: u64) -> f64 {
+    contended::<L, _>(threads, |body| {
+        let thread = std::thread::spawn(body);
+        move || thread.join().unwrap()
+    })
+}
+
 fn contended_tasks<L: Lock>(rt: &fibra::Runtime, tasks: u64) -> f64 {
-    median(|| {
-        let lock = Arc::new(L::new());
-        let go = Arc::new(AtomicBool::new(false));
-        let handles: Vec<_> = (0..tasks)
-            .map(|_| {
-                let (lock, go) = (lock.clone(), go.clone());
-                rt.spawn(move || {
-                    while !go.load(Ordering::Acquire) {
-                        std::hint::spin_loop();
-                    }
-                    (0..CONTENDED_OPS / tasks).for_each(|_| lock.increment())
-                })
-            })
-            .collect();
-        let start = Instant::now();
-        go.store(true, Ordering::Release);
-        handles.into_iter().for_each(|h| h.join().unwrap());
-        let ns = ns_per_op(start, CONTENDED_OPS);
-        assert_eq!(lock.value(), CONTENDED_OPS / tasks * tasks);
-        ns
+    contended::<L, _>(tasks, |body| {
+        let task = rt.spawn(body);
+        move || task.join().unwrap()
     })
 }
 

@@ -44,21 +44,13 @@ pub(crate) struct RawCondvar<W> {
 }
 
 impl<W: Copy> RawCondvar<W> {
-    /// A condvar nobody waits on.
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> RawCondvar<W> {
-        RawCondvar {
-            queued: AtomicUsize::new(0),
-            waiters: crate::loom::Mutex::new(WaitQueue::new()),
-        }
-    }
-
-    /// A condvar nobody waits on (loom's `Mutex::new` is not `const`).
-    #[cfg(loom)]
-    pub(crate) fn new() -> RawCondvar<W> {
-        RawCondvar {
-            queued: AtomicUsize::new(0),
-            waiters: crate::loom::Mutex::new(WaitQueue::new()),
+    crate::loom::const_fn_unless_loom! {
+        /// A condvar nobody waits on.
+        pub(crate) fn new() -> RawCondvar<W> {
+            RawCondvar {
+                queued: AtomicUsize::new(0),
+                waiters: crate::loom::Mutex::new(WaitQueue::new()),
+            }
         }
     }
 

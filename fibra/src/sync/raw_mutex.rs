@@ -122,21 +122,13 @@ enum Wake {
 type Seniority = Option<(u64, Instant)>;
 
 impl<W: Copy> RawMutex<W> {
-    /// An unlocked mutex.
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> RawMutex<W> {
-        RawMutex {
-            state: AtomicU32::new(0),
-            queue: crate::loom::Mutex::new(Queue::new()),
-        }
-    }
-
-    /// An unlocked mutex (loom's `Mutex::new` is not `const`).
-    #[cfg(loom)]
-    pub(crate) fn new() -> RawMutex<W> {
-        RawMutex {
-            state: AtomicU32::new(0),
-            queue: crate::loom::Mutex::new(Queue::new()),
+    crate::loom::const_fn_unless_loom! {
+        /// An unlocked mutex.
+        pub(crate) fn new() -> RawMutex<W> {
+            RawMutex {
+                state: AtomicU32::new(0),
+                queue: crate::loom::Mutex::new(Queue::new()),
+            }
         }
     }
 

@@ -55,25 +55,15 @@ pub(crate) struct Granted<W> {
 }
 
 impl<W: Copy> RawSemaphore<W> {
-    /// A semaphore with `permits` permits.
-    #[cfg(not(loom))]
-    pub(crate) const fn new(permits: usize) -> RawSemaphore<W> {
-        RawSemaphore {
-            state: crate::loom::Mutex::new(State {
-                permits,
-                waiters: WaitQueue::new(),
-            }),
-        }
-    }
-
-    /// A semaphore with `permits` permits (loom's `Mutex::new` is not `const`).
-    #[cfg(loom)]
-    pub(crate) fn new(permits: usize) -> RawSemaphore<W> {
-        RawSemaphore {
-            state: crate::loom::Mutex::new(State {
-                permits,
-                waiters: WaitQueue::new(),
-            }),
+    crate::loom::const_fn_unless_loom! {
+        /// A semaphore with `permits` permits.
+        pub(crate) fn new(permits: usize) -> RawSemaphore<W> {
+            RawSemaphore {
+                state: crate::loom::Mutex::new(State {
+                    permits,
+                    waiters: WaitQueue::new(),
+                }),
+            }
         }
     }
 

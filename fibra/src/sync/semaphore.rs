@@ -77,7 +77,10 @@ impl Semaphore {
     /// Takes `n` permits at once, waiting (in FIFO order) until they are
     /// free. `n == 0` waits only for the waiters ahead of it.
     ///
-    /// A request for more permits than will ever be available waits forever.
+    /// A request for more permits than will ever be available waits forever,
+    /// and (FIFO) so does every request queued behind it; a timed
+    /// [`acquire_many_timeout`](Self::acquire_many_timeout) lets those
+    /// through when it gives up.
     ///
     /// ```
     /// let semaphore = fibra::sync::Semaphore::new(5);
