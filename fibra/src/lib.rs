@@ -26,15 +26,18 @@
 //! Tasks may block like goroutines. Each worker runs its loop on a *fiber* (a
 //! pooled stack, 64 KiB by default: [`Builder::stack_size`]) and tasks run as
 //! plain calls in it; a task that waits ([`JoinHandle::join`], [`scope`],
-//! [`join`], [`sync::WaitGroup::wait`], [`yield_now`], [`chan`] sends and
-//! receives, with or without a timeout, [`select!`], [`time::sleep`]) parks
+//! [`join`], [`yield_now`], [`chan`] sends and receives, with or without a
+//! timeout, [`select!`], [`time::sleep`], the [`sync`] primitives:
+//! [`Mutex`](sync::Mutex), [`Condvar`](sync::Condvar),
+//! [`Semaphore`](sync::Semaphore), [`WaitGroup`](sync::WaitGroup)) parks
 //! its fiber, the worker carries on on another one, and the task resumes on
 //! the same OS thread once woken. A task that never blocks never switches
 //! stacks. A task that joins a task nobody has started runs it right away on
 //! its own stack instead of parking. Waiting from a thread that is not a
 //! worker puts that thread to sleep. Hazards: a `std::sync::MutexGuard` held
 //! across a blocking call blocks every task that wants the mutex, and the
-//! worker with it; thread-locals are shared by all tasks of a worker and keep
+//! worker with it (use [`sync::Mutex`], which parks the waiting tasks
+//! instead); thread-locals are shared by all tasks of a worker and keep
 //! their values across another task's blocking call; blocking the thread
 //! itself (blocking I/O, `std::thread::sleep`: use [`time::sleep`]) blocks
 //! the whole worker.
@@ -110,6 +113,17 @@ mod runtime;
 mod stack;
 #[cfg(not(loom))]
 pub mod sync;
+// Under loom, only the cores of the sync primitives (generic over parking)
+// are built, for their models.
+#[cfg(loom)]
+mod sync {
+    #[cfg(test)]
+    mod loom_models;
+    mod raw_condvar;
+    mod raw_mutex;
+    mod raw_semaphore;
+    mod wait_queue;
+}
 #[cfg(not(loom))]
 mod task;
 #[cfg(not(loom))]

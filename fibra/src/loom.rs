@@ -47,3 +47,19 @@ where
     });
     explored.load(Ordering::Relaxed)
 }
+
+/// Defines a constructor that is a `const fn` outside loom (std's
+/// `Mutex::new` is `const`, so a primitive built on it can be a `static`)
+/// and a plain `fn` under loom, whose `Mutex::new` is not `const`.
+macro_rules! const_fn_unless_loom {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $body:block) => {
+        #[cfg(not(loom))]
+        $(#[$attr])*
+        $vis const fn $name($($arg: $ty),*) -> $ret $body
+
+        #[cfg(loom)]
+        $(#[$attr])*
+        $vis fn $name($($arg: $ty),*) -> $ret $body
+    };
+}
+pub(crate) use const_fn_unless_loom;

@@ -10,9 +10,15 @@
 
 mod futex;
 mod parker;
+mod parking;
 #[cfg(not(loom))]
 mod waiter;
 
 pub(crate) use parker::Parker;
+#[cfg(all(loom, test))]
+pub(crate) use parking::LoomThreads;
 #[cfg(not(loom))]
-pub(crate) use waiter::{park_current, park_current_until, ParkOutcome, Waiter};
+pub(crate) use parking::Tasks;
+pub(crate) use parking::{ParkOutcome, Parking};
+#[cfg(not(loom))]
+pub(crate) use waiter::{park_current, park_current_until, Waiter};

@@ -18,7 +18,7 @@
 //! while its fiber is still suspended in the park that registered it: it can
 //! never wake that fiber's next, unrelated park, nor a recycled fiber.
 
-use super::Parker;
+use super::{ParkOutcome, Parker};
 use crate::fiber::{self, parker::FiberParker};
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -93,17 +93,6 @@ pub(crate) fn park_current() {
         }
         None => Parker::for_current_thread().park(),
     }
-}
-
-/// What [`park_current_until`] returned for.
-#[must_use]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ParkOutcome {
-    /// Unparked, or woken spuriously, before the deadline: re-check the
-    /// condition, then park again if need be.
-    Unparked,
-    /// The deadline has passed (the condition may hold by now all the same).
-    TimedOut,
 }
 
 /// Like [`park_current`], but returns [`ParkOutcome::TimedOut`] once
