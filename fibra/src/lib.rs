@@ -122,6 +122,7 @@ mod sync {
     mod raw_condvar;
     mod raw_mutex;
     mod raw_semaphore;
+    mod raw_wait_group;
     mod wait_queue;
 }
 #[cfg(not(loom))]

@@ -1,5 +1,5 @@
 //! loom models of the sync primitives' cores: the real `RawMutex`,
-//! `RawCondvar` and `RawSemaphore`, on loom atomics and a loom `Mutex`, with
+//! `RawCondvar`, `RawSemaphore` and `RawWaitGroup`, on loom atomics and a loom `Mutex`, with
 //! loom-modelled thread parkers (`park::LoomThreads`) standing in for tasks.
 //! A lost wake-up shows as a loom deadlock (every thread parked); mutual
 //! exclusion is checked by a loom `UnsafeCell`, which reports any two
@@ -8,6 +8,7 @@
 use super::raw_condvar::RawCondvar;
 use super::raw_mutex::RawMutex;
 use super::raw_semaphore::RawSemaphore;
+use super::raw_wait_group::RawWaitGroup;
 use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::loom::{thread, Arc};
 use crate::park::LoomThreads;
@@ -334,6 +335,47 @@ fn semaphore_grant_racing_a_timeout_is_not_lost() {
         threads.into_iter().for_each(|t| t.join().unwrap());
         assert_eq!(semaphore.available(), 1);
         assert_eq!(semaphore.queued(), 0);
+    });
+    assert!(explored > 1, "loom explored {explored} interleavings");
+}
+
+/// Two threads each write a value and call `done` while the main thread
+/// waits (and a third party adds and finishes more work meanwhile): the
+/// waiter always wakes (no lost wake-up: a loom deadlock otherwise) and sees
+/// both writes (loom checks the cells' happens-before).
+#[test]
+fn wait_group_wakes_its_waiter_and_publishes_writes() {
+    let explored = crate::loom::model_counting(|| {
+        let parking = LoomThreads::new(3);
+        let group = Arc::new(RawWaitGroup::new());
+        let cells = Arc::new([UnsafeCell::new(0usize), UnsafeCell::new(0usize)]);
+        assert_eq!(group.try_add(2, &parking), Ok(2));
+        let workers: Vec<_> = (1..3)
+            .map(|me| {
+                let (group, cells, parking) = (group.clone(), cells.clone(), parking.thread(me));
+                thread::spawn(move || {
+                    // SAFETY: each worker writes only its own cell, before
+                    // its `done`; the waiter reads after `wait`.
+                    cells[me - 1].with_mut(|cell| unsafe { *cell = me });
+                    if me == 2 {
+                        // More work, added while the count is non-zero.
+                        assert!(group.try_add(1, &parking).is_ok());
+                        assert!(group.try_add(-1, &parking).is_ok());
+                    }
+                    assert!(group.try_add(-1, &parking).is_ok());
+                })
+            })
+            .collect();
+        group.wait(&parking);
+        assert_eq!(group.count(), 0);
+        // SAFETY: `wait` returned: both writes happened before (AcqRel).
+        let sum: usize = cells
+            .iter()
+            .map(|cell| cell.with(|value| unsafe { *value }))
+            .sum();
+        assert_eq!(sum, 3);
+        assert_eq!(group.try_add(-1, &parking), Err(0), "never below zero");
+        workers.into_iter().for_each(|t| t.join().unwrap());
     });
     assert!(explored > 1, "loom explored {explored} interleavings");
 }

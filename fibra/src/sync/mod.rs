@@ -23,8 +23,9 @@
 //! # Design
 //!
 //! Each primitive's protocol is written once, generic over how to park
-//! (`park::Parking`): `raw_mutex.rs`, `raw_condvar.rs` and `raw_semaphore.rs`
-//! hold the state, the invariants and the no-lost-wake-up arguments, and the
+//! (`park::Parking`): `raw_mutex.rs`, `raw_condvar.rs`, `raw_semaphore.rs`
+//! and `raw_wait_group.rs` hold the state, the invariants and the
+//! no-lost-wake-up arguments, and the
 //! loom models (`loom_models.rs`) run that same code on loom-modelled
 //! threads. Waiters wait in a `WaitQueue` (`wait_queue.rs`: FIFO, a ticket
 //! per waiter) under a short internal lock that is never held across a park;
@@ -44,6 +45,7 @@ mod mutex;
 mod raw_condvar;
 mod raw_mutex;
 mod raw_semaphore;
+mod raw_wait_group;
 mod semaphore;
 mod wait_group;
 mod wait_queue;

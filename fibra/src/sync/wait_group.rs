@@ -1,23 +1,11 @@
 //! [`WaitGroup`]: wait for a counted set of things to finish (Go's
-//! `sync.WaitGroup`).
-//!
-//! Invariants: `count` is the number of `add`s not yet matched by a `done`
-//! (never negative: every change is a compare-and-swap that refuses to go
-//! below zero); `waiters` holds the [`Waiter`]s of tasks or threads that saw
-//! a non-zero count while holding the `waiters` lock and have not been woken
-//! since.
-//!
-//! No lost wake-up: `add`/`done` change `count` without the lock; the change
-//! that brings it to zero then takes the lock, drains `waiters`, and unparks
-//! them after releasing it. A waiter reads `count` while holding the lock,
-//! so its read comes either after that drain (the lock orders them, and it
-//! sees zero) or before it (and it is in the list when it is drained). A
-//! waiter woken spuriously re-checks and registers again.
+//! `sync.WaitGroup`). The protocol (and why no wake-up is lost) is in
+//! `raw_wait_group.rs`; this file adds sharing (`Arc`) and the public API.
 
-use crate::park::{park_current, Waiter};
+use super::raw_wait_group::RawWaitGroup;
+use crate::park::{Tasks, Waiter};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Waits for a number of tasks (or anything else) to call [`done`](Self::done).
 ///
@@ -44,15 +32,17 @@ use std::sync::{Arc, Mutex};
 /// assert_eq!(sum.load(Ordering::Relaxed), 5050);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WaitGroup {
-    inner: Arc<Inner>,
+    inner: Arc<RawWaitGroup<Waiter>>,
 }
 
-#[derive(Default)]
-struct Inner {
-    count: AtomicUsize,
-    waiters: Mutex<Vec<Waiter>>,
+impl Default for WaitGroup {
+    fn default() -> WaitGroup {
+        WaitGroup {
+            inner: Arc::new(RawWaitGroup::new()),
+        }
+    }
 }
 
 /// The count of a [`WaitGroup`] would have gone below zero or overflowed;
@@ -117,58 +107,19 @@ impl WaitGroup {
     /// assert_eq!(wg.count(), 1);
     /// ```
     pub fn try_add(&self, delta: isize) -> Result<usize, CountError> {
-        // AcqRel on success: the Release half publishes the caller's writes
-        // made before its `done`; the Acquire half makes the change that
-        // reaches zero see every earlier one's, and so hands all of them to
-        // the waiters it wakes (through the `waiters` lock) and to the
-        // Acquire load in `wait`. Relaxed on failure: only re-read to retry.
-        let update = self
-            .inner
-            .count
-            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |count| {
-                count.checked_add_signed(delta)
-            });
-        match update {
-            Ok(before) => {
-                let after = before.wrapping_add_signed(delta);
-                if after == 0 && before != 0 {
-                    self.wake_waiters();
-                }
-                Ok(after)
-            }
-            Err(count) => Err(CountError { count, delta }),
-        }
+        self.inner
+            .try_add(delta, &Tasks)
+            .map_err(|count| CountError { count, delta })
     }
 
     /// The current count.
     pub fn count(&self) -> usize {
-        // Acquire: pairs with the AcqRel update in `try_add`.
-        self.inner.count.load(Ordering::Acquire)
+        self.inner.count()
     }
 
     /// Waits until the count is zero (returns at once if it is).
     pub fn wait(&self) {
-        loop {
-            if self.count() == 0 {
-                return;
-            }
-            {
-                let mut waiters = crate::loom::lock(&self.inner.waiters);
-                // Under the lock: see the module docs (no lost wake-up).
-                if self.count() == 0 {
-                    return;
-                }
-                // After a spurious wake-up this may register a second time;
-                // unparking a waiter twice is harmless.
-                waiters.push(Waiter::current());
-            }
-            park_current();
-        }
-    }
-
-    fn wake_waiters(&self) {
-        let woken = std::mem::take(&mut *crate::loom::lock(&self.inner.waiters));
-        woken.into_iter().for_each(Waiter::unpark);
+        self.inner.wait(&Tasks);
     }
 }
 
