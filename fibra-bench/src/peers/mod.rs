@@ -3,7 +3,7 @@
 //! [`Peer`] and list it in [`NAMES`] and [`by_name`].
 //!
 //! Also here: [`Gate`] and [`Tally`], the two helpers every runtime's
-//! memory and chained workloads share.
+//! memory, blocked-rss and chained workloads share.
 
 mod fibra;
 pub mod go;
@@ -111,6 +111,8 @@ mod tests {
             (Kind::SkynetForkJoin, [1, 10, 1000]),
             (Kind::Chained, [1, 2, 1000]),
             (Kind::Memory, [0, 1, 1000]),
+            (Kind::SkynetChan, [1, 10, 1000]),
+            (Kind::BlockedRss, [0, 1, 1000]),
         ];
         for workers in [1, 2] {
             for name in NAMES {
@@ -147,6 +149,8 @@ mod tests {
         assert_eq!(supports(Kind::SkynetForkJoin, 100), [true, false, true, false]);
         assert_eq!(supports(Kind::Chained, 10), [true, true, true, true]);
         assert_eq!(supports(Kind::Memory, 10), [true, true, true, true]);
+        assert_eq!(supports(Kind::SkynetChan, 100), [true, true, false, true]);
+        assert_eq!(supports(Kind::BlockedRss, 10), [true, true, false, true]);
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! - exactly one *running* (or being resumed): it runs the worker loop, and
 //!   perhaps a task inside it;
 //! - *parked* ones: their task blocked; each is owned by its parker until an
-//!   unpark delivers it to this worker's inbox (counted in
-//!   `WorkerContext::parked_fibers`);
+//!   unpark delivers it to this worker's inbox (counted, with the yielded
+//!   ones waiting in the inbox, in the worker's `parked_fibers` gauge, which
+//!   `Runtime::metrics` reports and the loop reads before it exits);
 //! - *spare* ones: suspended in the loop after switching to a woken fiber.
 //!   The next fiber needed to carry on the loop is a spare if there is one,
 //!   so a worker that blocks and wakes tasks in a steady rhythm creates no
@@ -111,7 +112,7 @@ pub(super) fn run_on_fibers(cx: &WorkerContext) {
             Some(Request::SwitchTo(woken)) => {
                 cx.hand_offs.set(0); // the loop had its turn
                 cx.keep_spare(running);
-                cx.parked_fibers.set(cx.parked_fibers.get() - 1);
+                cx.me().metrics.parked_fibers.sub_owner(1);
                 // SAFETY: taken out of our inbox by our loop: parked, ours.
                 unsafe { Fiber::from_parker(woken) }
             }
@@ -129,7 +130,9 @@ fn park(cx: &WorkerContext, fiber: Box<Fiber>) -> Option<Box<Fiber>> {
     match fiber.parker().commit_park() {
         Commit::ResumeNow => Some(fiber),
         Commit::Parked => {
-            cx.parked_fibers.set(cx.parked_fibers.get() + 1);
+            let metrics = &cx.me().metrics;
+            metrics.parked_fibers.add_owner(1);
+            metrics.fiber_parks.add_owner(1);
             // Owned by its parker now; `Fiber::from_parker` takes it back.
             let _ = Box::into_raw(fiber);
             None
@@ -142,7 +145,7 @@ fn park(cx: &WorkerContext, fiber: Box<Fiber>) -> Option<Box<Fiber>> {
 /// look skips the inbox, so that a task from the queues runs first if any.
 fn queue_behind_inbox(cx: &WorkerContext, fiber: Box<Fiber>) {
     let parker: &'static FiberParker = fiber.parker();
-    cx.parked_fibers.set(cx.parked_fibers.get() + 1);
+    cx.me().metrics.parked_fibers.add_owner(1);
     cx.woken_runs.set(super::MAX_WOKEN_FIBER_RUNS);
     let _ = Box::into_raw(fiber);
     cx.me().inbox.push(parker);
@@ -161,7 +164,7 @@ impl WorkerContext {
         }
         let woken = self.take_woken_fiber()?;
         self.hand_offs.set(self.hand_offs.get() + 1);
-        self.parked_fibers.set(self.parked_fibers.get() - 1);
+        self.me().metrics.parked_fibers.sub_owner(1);
         // SAFETY: taken out of our inbox: parked (or yielded), ours.
         Some(unsafe { Fiber::from_parker(woken) })
     }

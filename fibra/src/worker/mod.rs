@@ -85,8 +85,6 @@ pub(crate) struct WorkerContext {
     /// Woken fibers taken out of the inbox, not resumed yet.
     woken: Cell<Woken>,
     woken_runs: Cell<u32>,
-    /// Fibers of this worker that are parked (or queued in its inbox).
-    parked_fibers: Cell<usize>,
     /// Set by the dispatcher to make the fiber it resumes leave the loop.
     retiring: Cell<bool>,
     /// Yields handed by the dispatcher straight to a woken fiber since the
@@ -138,7 +136,6 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
         rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
         woken: Cell::new(Woken::empty()),
         woken_runs: Cell::new(0),
-        parked_fibers: Cell::new(0),
         retiring: Cell::new(false),
         hand_offs: Cell::new(0),
         running_fiber: Cell::new(None),
@@ -184,7 +181,7 @@ impl WorkerContext {
         if self.retiring.replace(false) {
             return false;
         }
-        !(self.shared.is_closed() && self.parked_fibers.get() == 0)
+        !(self.shared.is_closed() && self.me().metrics.parked_fibers.get() == 0)
     }
 
     fn find_work(&self) -> Option<Work> {
