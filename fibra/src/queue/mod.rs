@@ -6,6 +6,8 @@
 //!   and a full local ring spills half of itself into it in one batch.
 //! - [`join_deque`]: each worker's Chase-Lev deque of jobs offered by
 //!   `fibra::join`; the owner takes back LIFO, thieves steal the oldest.
+//! - [`next_slots`]: each worker's small ring of the tasks it spawned last,
+//!   run newest first (in front of the run queue); thieves take one at a time.
 //!
 //! Why two per-worker queues instead of one: the run queue is scheduled FIFO
 //! (fair among long-lived tasks, as Go and Tokio do) and stolen half at a time,
@@ -17,3 +19,4 @@
 pub(crate) mod inject;
 pub(crate) mod join_deque;
 pub(crate) mod local;
+pub(crate) mod next_slots;

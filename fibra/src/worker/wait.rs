@@ -13,7 +13,6 @@ use crate::park::{park_current, Waiter};
 use crate::queue::join_deque::Steal;
 use crate::task::{cell, Header};
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -103,7 +102,7 @@ impl WorkerContext {
     /// assumed this worker would run them).
     fn offer_queued_work(&self) {
         let me = self.me();
-        if !me.run_queue.is_empty() || !me.next_slot.load(Ordering::Relaxed).is_null() {
+        if !me.run_queue.is_empty() || !me.next_slots.is_empty() {
             self.shared.notify_parked();
         }
     }
