@@ -144,13 +144,10 @@ impl Shared {
     }
 
     /// Makes sure worker `index` looks at its inbox, into which a woken
-    /// fiber was just pushed: wakes it if it sleeps. See `park_idle` for why
-    /// no wake-up is lost.
+    /// fiber was just pushed by another thread: wakes it if it sleeps. See
+    /// `park_idle` for why no wake-up is lost.
     fn wake_for_inbox(&self, index: usize) {
-        let on_that_worker = worker::with_current(|cx| {
-            cx.is_some_and(|cx| cx.index == index && std::ptr::eq(&*cx.shared, self))
-        });
-        if !on_that_worker && self.idle.wake_worker(index) {
+        if self.idle.wake_worker(index) {
             self.workers[index].parker.unpark();
         }
     }
@@ -228,6 +225,17 @@ impl Shared {
 /// `Shared`) does not exit before resuming it.
 pub(crate) unsafe fn deliver_woken_fiber(home: *const (), worker: usize, parker: &'static FiberParker) {
     let home = home.cast::<Shared>();
+    let on_that_worker = worker::with_current(|cx| {
+        cx.is_some_and(|cx| cx.index == worker && std::ptr::eq(Arc::as_ptr(&cx.shared), home))
+    });
+    if on_that_worker {
+        // The common case of a task waking a task of its own worker: that
+        // worker is running (this code), so `Shared` is alive and nobody
+        // needs waking; no reference count traffic either.
+        // SAFETY: the worker running us holds a reference to `Shared`.
+        unsafe { &*home }.workers[worker].inbox.push(parker);
+        return;
+    }
     // SAFETY: alive per the contract. Our own reference keeps it alive after
     // the push, when the fiber may run, finish, and its worker exit.
     let shared = unsafe {
