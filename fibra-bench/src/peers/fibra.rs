@@ -5,7 +5,7 @@
 //! (rendezvous, like Go's unbuffered channels) for ping-pong, skynet with
 //! channels and the blocked tasks.
 
-use super::{Gate, Tally};
+use super::{block_on_channels, Gate, Tally};
 use crate::workloads::{
     fib_recursive, skynet_fork_join_with, Half, Peer, FIB_CUTOFF, SKYNET_FAN_OUT, YIELD_TASKS,
 };
@@ -67,24 +67,16 @@ impl Peer for FibraPeer {
     }
 
     fn block_on_channels(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
-        let (started, finished) = (Arc::new(Tally::default()), Arc::new(Tally::default()));
-        let senders: Vec<_> = (0..n)
-            .map(|_| {
-                let (tx, rx) = ::fibra::chan::bounded::<u64>(0);
-                let (started, finished) = (started.clone(), finished.clone());
-                drop(self.rt.spawn(move || {
-                    started.add(1);
-                    finished.add(rx.recv().expect("the caller sends"));
-                }));
-                tx
-            })
-            .collect();
-        started.wait(n);
-        probe();
-        for (i, tx) in (0..n).zip(&senders) {
-            tx.send(i).expect("the task waits");
-        }
-        Some(finished.wait(n))
+        let spawn_blocked = |started: Arc<Tally>, finished: Arc<Tally>| {
+            let (tx, rx) = ::fibra::chan::bounded::<u64>(0);
+            drop(self.rt.spawn(move || {
+                started.add(1);
+                finished.add(rx.recv().expect("the caller sends"));
+            }));
+            tx
+        };
+        let send = |tx: &::fibra::chan::Sender<u64>, i| tx.send(i).expect("the task waits");
+        Some(block_on_channels(n, probe, spawn_blocked, send))
     }
 
     fn yield_many(&self, n: u64) -> Option<u64> {

@@ -13,7 +13,7 @@
 //! the workload is reported as failed with that reason. No workload here
 //! raises the limit.
 
-use super::{Gate, Tally};
+use super::{block_on_channels, Gate, Tally};
 use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT, YIELD_TASKS};
 use ::may::coroutine::JoinHandle;
 use std::panic::AssertUnwindSafe;
@@ -129,27 +129,19 @@ impl Peer for MayPeer {
     }
 
     fn block_on_channels(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
-        let (started, finished) = (Arc::new(Tally::default()), Arc::new(Tally::default()));
-        let senders: Vec<_> = (0..n)
-            .map(|_| {
-                let (tx, rx) = ::may::sync::mpsc::channel::<u64>();
-                let (started, finished) = (started.clone(), finished.clone());
-                drop(go(move || {
-                    started.add(1);
-                    // A closed channel: the caller failed (and says why).
-                    if let Ok(value) = rx.recv() {
-                        finished.add(value);
-                    }
-                }));
-                tx
-            })
-            .collect();
-        started.wait(n);
-        probe();
-        for (i, tx) in (0..n).zip(&senders) {
-            tx.send(i).expect("the task waits");
-        }
-        Some(finished.wait(n))
+        let spawn_blocked = |started: Arc<Tally>, finished: Arc<Tally>| {
+            let (tx, rx) = ::may::sync::mpsc::channel::<u64>();
+            drop(go(move || {
+                started.add(1);
+                // A closed channel: the caller failed (and says why).
+                if let Ok(value) = rx.recv() {
+                    finished.add(value);
+                }
+            }));
+            tx
+        };
+        let send = |tx: &::may::sync::mpsc::Sender<u64>, i| tx.send(i).expect("the task waits");
+        Some(block_on_channels(n, probe, spawn_blocked, send))
     }
 
     fn yield_many(&self, n: u64) -> Option<u64> {

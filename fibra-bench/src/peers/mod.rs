@@ -3,7 +3,8 @@
 //! [`Peer`] and list it in [`NAMES`] and [`by_name`].
 //!
 //! Also here: [`Gate`] and [`Tally`], the two helpers every runtime's
-//! memory, blocked-rss and chained workloads share.
+//! memory, blocked-rss and chained workloads share, and the blocked-rss
+//! workload's shape, [`block_on_channels`].
 
 mod fibra;
 pub mod go;
@@ -13,6 +14,7 @@ mod tokio;
 
 use crate::workloads::Peer;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The in-process runtimes, fibra first (the report's ratios are fibra's
@@ -92,6 +94,29 @@ impl Tally {
         }
         self.sum.load(Ordering::Relaxed)
     }
+}
+
+/// The blocked-tasks workload ([`Peer::block_on_channels`]) around a
+/// runtime's own spawn and channel: `spawn_blocked(started, finished)`
+/// makes a channel, spawns a task that calls `started.add(1)`, receives one
+/// value and adds it to `finished`, and returns the channel's sending end,
+/// on which `send` sends.
+pub fn block_on_channels<S>(
+    n: u64,
+    probe: &mut dyn FnMut(),
+    mut spawn_blocked: impl FnMut(Arc<Tally>, Arc<Tally>) -> S,
+    send: impl Fn(&S, u64),
+) -> u64 {
+    let (started, finished) = (Arc::new(Tally::default()), Arc::new(Tally::default()));
+    let senders: Vec<S> = (0..n)
+        .map(|_| spawn_blocked(started.clone(), finished.clone()))
+        .collect();
+    started.wait(n);
+    probe();
+    for (i, tx) in (0..n).zip(&senders) {
+        send(tx, i);
+    }
+    finished.wait(n)
 }
 
 #[cfg(test)]

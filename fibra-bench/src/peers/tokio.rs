@@ -8,7 +8,7 @@
 //! `fib_spawn` spawns `fib(n - 1)` and awaits it. Channels are
 //! `tokio::sync::mpsc::channel(1)`, the smallest bounded one.
 
-use super::{Gate, Tally};
+use super::{block_on_channels, Gate, Tally};
 use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT, YIELD_TASKS};
 use std::future::Future;
 use std::pin::Pin;
@@ -76,24 +76,16 @@ impl Peer for TokioPeer {
     }
 
     fn block_on_channels(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
-        let (started, finished) = (Arc::new(Tally::default()), Arc::new(Tally::default()));
-        let senders: Vec<_> = (0..n)
-            .map(|_| {
-                let (tx, mut rx) = mpsc_channel::<u64>(1);
-                let (started, finished) = (started.clone(), finished.clone());
-                drop(self.rt.spawn(async move {
-                    started.add(1);
-                    finished.add(rx.recv().await.expect("the caller sends"));
-                }));
-                tx
-            })
-            .collect();
-        started.wait(n);
-        probe();
-        for (i, tx) in (0..n).zip(&senders) {
-            tx.blocking_send(i).expect("the task waits");
-        }
-        Some(finished.wait(n))
+        let spawn_blocked = |started: Arc<Tally>, finished: Arc<Tally>| {
+            let (tx, mut rx) = mpsc_channel::<u64>(1);
+            drop(self.rt.spawn(async move {
+                started.add(1);
+                finished.add(rx.recv().await.expect("the caller sends"));
+            }));
+            tx
+        };
+        let send = |tx: &tokio::sync::mpsc::Sender<u64>, i| tx.blocking_send(i).expect("the task waits");
+        Some(block_on_channels(n, probe, spawn_blocked, send))
     }
 
     fn yield_many(&self, n: u64) -> Option<u64> {

@@ -20,3 +20,19 @@ pub(crate) mod inject;
 pub(crate) mod join_deque;
 pub(crate) mod local;
 pub(crate) mod next_slots;
+
+/// Values for the queue tests: boxed numbers whose pointers the queues
+/// carry, each unboxed (freed) when it comes out, so that a value taken
+/// twice is a double free that the test (or Miri, or loom) catches.
+#[cfg(test)]
+pub(crate) mod test_values {
+    pub(crate) fn boxed(n: usize) -> *mut usize {
+        Box::into_raw(Box::new(n))
+    }
+
+    pub(crate) fn unbox(p: *mut usize) -> usize {
+        // SAFETY: every pointer in the tests came from `boxed` and leaves its
+        // queue exactly once (which is what the tests check).
+        *unsafe { Box::from_raw(p) }
+    }
+}

@@ -122,16 +122,7 @@ impl<T> NextSlots<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-
-    fn boxed(n: usize) -> *mut usize {
-        Box::into_raw(Box::new(n))
-    }
-
-    fn unbox(p: *mut usize) -> usize {
-        // SAFETY: every pointer in these tests came from `boxed` and leaves the
-        // ring exactly once.
-        *unsafe { Box::from_raw(p) }
-    }
+    use crate::queue::test_values::{boxed, unbox};
 
     #[test]
     fn newest_first_and_the_oldest_is_evicted() {
@@ -223,14 +214,7 @@ mod tests {
 mod loom_tests {
     use super::*;
     use crate::loom::{thread, Arc};
-
-    fn boxed(n: usize) -> *mut usize {
-        Box::into_raw(Box::new(n))
-    }
-    fn unbox(p: *mut usize) -> usize {
-        // SAFETY: each pointer leaves the ring exactly once (what we check).
-        *unsafe { Box::from_raw(p) }
-    }
+    use crate::queue::test_values::{boxed, unbox};
 
     /// The owner pushes past capacity (evicting) and pops while a thief
     /// steals: every value comes out exactly once.
