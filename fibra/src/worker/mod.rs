@@ -5,11 +5,11 @@
 //!    worker busy with local work cannot starve tasks spawned from outside;
 //! 2. a woken fiber of ours (its task blocked and was woken, see `fiber`),
 //!    at most [`MAX_WOKEN_FIBER_RUNS`] times in a row;
-//! 3. the next slots (the last 16 tasks spawned here, newest
-//!    first: depth first through a tree of tasks that spawn and then wait
-//!    for their children, see `queue::next_slots`), at most
-//!    [`MAX_NEXT_SLOT_RUNS`] times in a row while the run queue holds older
-//!    tasks, so that tasks spawning each other cannot starve it;
+//! 3. the next slots (the last 16 tasks spawned here, newest first: depth
+//!    first through a tree of tasks that spawn and then wait for their
+//!    children, see `queue::next_slots`), at most [`MAX_NEXT_SLOT_RUNS`]
+//!    times in a row while the run queue holds older tasks, so that tasks
+//!    spawning each other cannot starve it;
 //! 4. the local run queue, FIFO;
 //! 5. the global queue (a batch of it moves to the local queue);
 //! 6. woken fibers beyond their turn, then the oldest `join` job offered by
