@@ -1,8 +1,9 @@
 //! The worker loop: where each worker thread finds its next piece of work.
 //!
 //! Order of search (Go's `findRunnable`, Tokio's `Core::next_task`):
-//! 1. every [`GLOBAL_QUEUE_INTERVAL`] ticks, the global queue first, so that a
-//!    worker busy with local work cannot starve tasks spawned from outside;
+//! 1. every [`GLOBAL_QUEUE_INTERVAL`] ticks, one task of the global queue
+//!    first, so that a worker busy with local work cannot starve tasks
+//!    spawned from outside;
 //! 2. a woken fiber of ours (its task blocked and was woken, see `fiber`),
 //!    at most [`MAX_WOKEN_FIBER_RUNS`] times in a row;
 //! 3. the next slots (the last 16 tasks spawned here, newest first: depth
@@ -258,7 +259,7 @@ impl WorkerContext {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
-            if let Some(task) = self.take_from_global() {
+            if let Some(task) = self.take_one_from_global() {
                 return Some(Work::Task(task));
             }
         }
@@ -363,6 +364,20 @@ impl WorkerContext {
         let first = tasks.next();
         tasks.for_each(|task| self.push_back(task));
         first
+    }
+
+    /// One task from the global queue, for its turn every
+    /// [`GLOBAL_QUEUE_INTERVAL`] ticks (Go's `globrunqget(pp, 1)` there): a
+    /// batch would land behind the local work that the worker is busy with,
+    /// and come back to the global queue when the run queue overflows.
+    fn take_one_from_global(&self) -> Option<NonNull<Header>> {
+        if self.shared.inject.is_empty() {
+            return None;
+        }
+        let mut task = None;
+        self.shared.inject.pop_batch(1, |t| task = NonNull::new(t));
+        self.me().metrics.from_global.add_owner(u64::from(task.is_some()));
+        task
     }
 
     /// Becomes a searcher (unless half the workers already are) and steals.
