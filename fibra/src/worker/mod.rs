@@ -55,10 +55,12 @@ use std::time::Duration;
 /// so that the check does not fall into step with periodic workloads).
 pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// Consecutive runs from the next slots before the run queue gets a turn.
-/// Measured on skynet over channels (1,000,000 leaves, 2 workers, process
-/// CPU time): 3 keeps most of the breadth-first cost (1.1 s), 16 and 32
-/// avoid it (0.55 s and 0.45 s; with the cap off, 0.42 s).
-pub(crate) const MAX_NEXT_SLOT_RUNS: u32 = 32;
+/// Each turn of the run queue starts an older task (in a tree of tasks, a
+/// pending subtree) before the newest ones are done: skynet over channels
+/// (1,000,000 leaves, fibra::chan, 2-vCPU machine, medians of 5) takes
+/// 320 ms on one worker and 155 ms on two with a cap of 3, 230 and 112 ms
+/// with 16 (and 32), 215 and 109 ms with no cap.
+pub(crate) const MAX_NEXT_SLOT_RUNS: u32 = 16;
 /// Consecutive woken fibers resumed before the other queues get a turn.
 const MAX_WOKEN_FIBER_RUNS: u32 = 3;
 /// The most tasks a worker takes from the global queue at once.
