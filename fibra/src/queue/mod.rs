@@ -9,12 +9,16 @@
 //! - [`next_slots`]: each worker's small ring of the tasks it spawned last,
 //!   run newest first (in front of the run queue); thieves take one at a time.
 //!
-//! Why two per-worker queues instead of one: the run queue is scheduled FIFO
+//! Why three per-worker queues instead of one: the run queue is scheduled FIFO
 //! (fair among long-lived tasks, as Go and Tokio do) and stolen half at a time,
 //! while a fork-join job must be taken back LIFO by its owner. Taking from the
 //! tail of a ring that thieves steal half of at a time is not safe without a
 //! second protocol, so the join jobs get a textbook Chase-Lev deque whose
-//! thieves take one job at a time — the oldest, and so the biggest.
+//! thieves take one job at a time — the oldest, and so the biggest. The
+//! next slots are Go's `runnext` grown to a few tasks: the newest spawns run
+//! first (LIFO, for the locality of spawn-then-wait trees), each slot taken
+//! by a single swap, so thieves need no protocol beyond that; the run queue
+//! behind them keeps its FIFO order and its turn.
 
 pub(crate) mod inject;
 pub(crate) mod join_deque;
