@@ -43,6 +43,8 @@ func main() {
 		line = idle(*n)
 	case "memory":
 		line = memory(*n)
+	case "blocked_rss":
+		line = blockedRss(*n)
 	default:
 		run := timedWorkloads[*workload]
 		if run == nil {
@@ -66,14 +68,13 @@ var timedWorkloads = map[string]func(uint64) uint64{
 	"spawn_inside":  spawnBurst,
 	"spawn_outside": spawnBurst,
 	"fib_spawn":     func(n uint64) uint64 { return fibSpawn(n) },
-	"skynet_spawn": func(n uint64) uint64 {
-		c := make(chan uint64)
-		go skynet(c, 0, n)
-		return <-c
-	},
-	"chained":    chained,
-	"yield_many": yieldMany,
-	"ping_pong":  pingPong,
+	// Go's skynet is the original, with channels: the same code answers
+	// both skynet rows.
+	"skynet_spawn": skynetRoot,
+	"skynet_chan":  skynetRoot,
+	"chained":      chained,
+	"yield_many":   yieldMany,
+	"ping_pong":    pingPong,
 }
 
 // pingPong passes a counter back and forth over two unbuffered channels.
@@ -149,6 +150,12 @@ func spawnBurst(n uint64) uint64 {
 		sum += v
 	}
 	return sum
+}
+
+func skynetRoot(n uint64) uint64 {
+	c := make(chan uint64)
+	go skynet(c, 0, n)
+	return <-c
 }
 
 // skynet is the original benchmark's node: children report on a channel.
@@ -273,6 +280,41 @@ func memory(n uint64) string {
 	_, peak := rss()
 	return result("memory", n, sum.Load(), "ns", elapsed.Nanoseconds(),
 		"base_rss_kb", base, "queued_rss_kb", queued, "hwm_kb", peak)
+}
+
+// blockedRss starts n goroutines, each blocked receiving from its own
+// unbuffered channel, measures RSS once all have started, then sends i to
+// goroutine i and waits until every one has added its value.
+func blockedRss(n uint64) string {
+	spawnBurst(1)
+	base, _ := rss()
+	start := time.Now()
+	var started, sum atomic.Uint64
+	var wg sync.WaitGroup
+	wg.Add(int(n))
+	chans := make([]chan uint64, n)
+	for i := range chans {
+		c := make(chan uint64)
+		chans[i] = c
+		go func() {
+			started.Add(1)
+			sum.Add(<-c)
+			wg.Done()
+		}()
+	}
+	for started.Load() < n {
+		time.Sleep(50 * time.Microsecond)
+	}
+	time.Sleep(10 * time.Millisecond) // as the Rust children: the last ones finish blocking
+	blocked, _ := rss()
+	for i, c := range chans {
+		c <- uint64(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	_, peak := rss()
+	return result("blocked_rss", n, sum.Load(), "ns", elapsed.Nanoseconds(),
+		"base_rss_kb", base, "blocked_rss_kb", blocked, "hwm_kb", peak)
 }
 
 func fail(msg string) {

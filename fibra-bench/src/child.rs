@@ -9,7 +9,8 @@
 //! (default 5) so the runtime's workers have gone to sleep, then one timed
 //! run. Idle: one task, then process CPU time over `N` ms of sleep on the
 //! main thread. Memory: RSS after the runtime has run one task, RSS with
-//! `N` tasks queued but not run, and the peak RSS at the end.
+//! `N` tasks queued but not run, and the peak RSS at the end. Blocked-rss:
+//! the same with `N` tasks each blocked on its own channel.
 
 use crate::peers;
 use crate::protocol::{result_line, unsupported_line};
@@ -69,6 +70,7 @@ pub fn run(args: &ChildArgs) -> Result<String, String> {
     let line = match workload.kind {
         Kind::Idle => idle(peer.as_ref(), workload),
         Kind::Memory => memory(peer.as_ref(), workload)?,
+        Kind::BlockedRss => blocked_rss(peer.as_ref(), workload)?,
         _ => timed(peer.as_ref(), args)?,
     };
     Ok(line.unwrap_or_else(|| unsupported_line(workload.kind)))
@@ -101,19 +103,46 @@ fn idle(peer: &dyn Peer, workload: Workload) -> Option<String> {
 }
 
 fn memory(peer: &dyn Peer, workload: Workload) -> Result<Option<String>, String> {
+    rss_around(workload, "queued_rss_kb", peer, |probe| {
+        peer.queue_unrun(workload.n, probe)
+    })
+}
+
+/// Blocked tasks: the probe runs once every task has started; a pause of
+/// [`BLOCK_SETTLE`] first lets the last of them finish blocking.
+fn blocked_rss(peer: &dyn Peer, workload: Workload) -> Result<Option<String>, String> {
+    rss_around(workload, "blocked_rss_kb", peer, |probe| {
+        peer.block_on_channels(workload.n, &mut || {
+            std::thread::sleep(BLOCK_SETTLE);
+            probe()
+        })
+    })
+}
+
+/// How long the blocked-rss probe waits after every task started.
+const BLOCK_SETTLE: Duration = Duration::from_millis(10);
+
+/// Runs a memory workload: RSS after one task (`base_rss_kb`), RSS when
+/// `run` calls its probe (reported as `field`), and the peak at the end.
+fn rss_around(
+    workload: Workload,
+    field: &str,
+    peer: &dyn Peer,
+    run: impl FnOnce(&mut dyn FnMut()) -> Option<u64>,
+) -> Result<Option<String>, String> {
     peer.spawn_burst_inside(1); // start the workers
     let base = sys::rss()?;
-    let mut queued = Err("the runtime never called the probe".to_string());
+    let mut probed = Err("the runtime never called the probe".to_string());
     let start = Instant::now();
-    let Some(check) = peer.queue_unrun(workload.n, &mut || queued = sys::rss()) else {
+    let Some(check) = run(&mut || probed = sys::rss()) else {
         return Ok(None);
     };
     let ns = start.elapsed().as_nanos() as u64;
-    let (queued, end) = (queued?, sys::rss()?);
+    let (probed, end) = (probed?, sys::rss()?);
     let fields = [
         ("ns", ns),
         ("base_rss_kb", base.now_kb),
-        ("queued_rss_kb", queued.now_kb),
+        (field, probed.now_kb),
         ("hwm_kb", end.peak_kb),
     ];
     Ok(Some(result_line(workload, check, &fields)))
@@ -143,8 +172,8 @@ mod tests {
         assert!(parse(&args("")).is_err());
     }
 
-    /// The child's own lines parse, for a timed, the idle and the memory
-    /// workload; fibra reports and checks each.
+    /// The child's own lines parse, for a timed, the idle and both memory
+    /// workloads; fibra reports and checks each.
     #[test]
     fn child_lines_parse() {
         let cases = [
@@ -153,6 +182,10 @@ mod tests {
             (
                 Workload::new(Kind::Memory, 1000),
                 vec!["base_rss_kb", "queued_rss_kb", "hwm_kb"],
+            ),
+            (
+                Workload::new(Kind::BlockedRss, 1000),
+                vec!["base_rss_kb", "blocked_rss_kb", "hwm_kb"],
             ),
         ];
         for (workload, required) in cases {

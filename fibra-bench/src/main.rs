@@ -137,7 +137,7 @@ fn parent_main(options: &Options) -> ExitCode {
 fn reps_for(workload: Workload, options: &Options) -> usize {
     use workloads::Kind;
     match workload.kind {
-        Kind::Idle | Kind::Memory if options.quick => 1,
+        Kind::Idle | Kind::Memory | Kind::BlockedRss if options.quick => 1,
         _ => options.reps,
     }
 }

@@ -17,6 +17,8 @@ pub enum Metric {
     PeakRssMib,
     /// (VmRSS with every task queued - VmRSS before) / tasks, in bytes.
     BytesPerQueuedTask,
+    /// (VmRSS with every task blocked - VmRSS before) / tasks, in bytes.
+    BytesPerBlockedTask,
 }
 
 impl Metric {
@@ -28,6 +30,8 @@ impl Metric {
             Kind::Idle => &[Metric::IdleCpuMsPerSecond],
             Kind::Memory => &[Metric::BytesPerQueuedTask, Metric::PeakRssMib],
             Kind::PingPong | Kind::YieldMany => &[Metric::NsPerTask],
+            Kind::SkynetChan => &[Metric::MsTotal],
+            Kind::BlockedRss => &[Metric::BytesPerBlockedTask],
         }
     }
 
@@ -36,6 +40,7 @@ impl Metric {
         match kind {
             Kind::Idle => &["ns", "cpu_ns"],
             Kind::Memory => &["ns", "base_rss_kb", "queued_rss_kb", "hwm_kb"],
+            Kind::BlockedRss => &["ns", "base_rss_kb", "blocked_rss_kb", "hwm_kb"],
             _ => &["ns"],
         }
     }
@@ -48,6 +53,7 @@ impl Metric {
             Metric::IdleCpuMsPerSecond => "CPU ms per idle s",
             Metric::PeakRssMib => "peak RSS MiB",
             Metric::BytesPerQueuedTask => "bytes/task",
+            Metric::BytesPerBlockedTask => "bytes/blocked task",
         }
     }
 
@@ -60,8 +66,10 @@ impl Metric {
             Metric::IdleCpuMsPerSecond => (field("cpu_ns")? / 1e6) / (field("ns")? / 1e9),
             Metric::PeakRssMib => field("hwm_kb")? / 1024.0,
             Metric::BytesPerQueuedTask => {
-                let grown = (field("queued_rss_kb")? - field("base_rss_kb")?).max(0.0);
-                grown * 1024.0 / workload.n.max(1) as f64
+                grown_per_task(field("queued_rss_kb")?, field("base_rss_kb")?, workload)
+            }
+            Metric::BytesPerBlockedTask => {
+                grown_per_task(field("blocked_rss_kb")?, field("base_rss_kb")?, workload)
             }
         })
     }
@@ -75,6 +83,11 @@ impl Metric {
             _ => None,
         }
     }
+}
+
+/// Bytes of RSS growth (`now_kb - base_kb`, at least 0) per task of `workload`.
+fn grown_per_task(now_kb: f64, base_kb: f64, workload: Workload) -> f64 {
+    (now_kb - base_kb).max(0.0) * 1024.0 / workload.n.max(1) as f64
 }
 
 #[cfg(test)]
@@ -104,6 +117,10 @@ mod tests {
         let f = fields(&[("base_rss_kb", 1000), ("queued_rss_kb", 1064), ("hwm_kb", 2048)]);
         assert_eq!(Metric::BytesPerQueuedTask.value(memory, &f), Some(64.0));
         assert_eq!(Metric::PeakRssMib.value(memory, &f), Some(2.0));
+        let blocked = Workload::new(Kind::BlockedRss, 2048);
+        let f = fields(&[("base_rss_kb", 1000), ("blocked_rss_kb", 9000), ("hwm_kb", 9100)]);
+        assert_eq!(Metric::BytesPerBlockedTask.value(blocked, &f), Some(4000.0));
+        assert_eq!(Metric::BytesPerQueuedTask.value(blocked, &f), None);
         assert_eq!(Metric::NsPerTask.value(burst, &fields(&[])), None);
     }
 

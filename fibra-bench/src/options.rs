@@ -6,12 +6,12 @@ use crate::workloads::{Kind, Workload};
 pub const USAGE: &str = "usage: fibra-bench [--quick] [--workers N] [--reps R] [--warmup W] [--settle-ms MS]
                    [--only W1,W2] [--timeout-s S] [--format markdown|csv|json] [--write-docs]
 
-  --quick           smaller sizes, 3 repetitions, idle and memory once (well under a minute)
+  --quick           smaller sizes, 3 repetitions, idle and memory rows once (well under a minute)
   --workers N       worker threads in every runtime, GOMAXPROCS for Go (default: CPUs available)
   --reps R          repetitions per cell, each a fresh process per runtime (default 10, quick 3)
   --warmup W        untimed runs in each process before its timed run (default 1)
   --settle-ms MS    pause before every timed run, so workers are asleep (default 5)
-  --only LIST       run only these workloads (names as in docs/BENCHMARKS.md, e.g. chained,fib_spawn)
+  --only LIST       run only these workloads (names as in docs/BENCHMARKS.md, e.g. chained,skynet-chan)
   --timeout-s S     a child running longer is killed and its cell marked failed (default 300)
   --format F        markdown (default), csv or json
   --write-docs      also write the table into docs/PERFORMANCE.md and the chart into docs/performance.svg";

@@ -14,7 +14,9 @@
 //! `ns` (elapsed wall time of the timed run), for `idle` also `cpu_ns`
 //! (process CPU time during the idle window), for `memory` `base_rss_kb`
 //! (VmRSS before queueing), `queued_rss_kb` (VmRSS with every task queued)
-//! and `hwm_kb` (VmHWM at the end). Other lines (there should be none) are
+//! and `hwm_kb` (VmHWM at the end), for `blocked_rss` the same with
+//! `blocked_rss_kb` (VmRSS with every task blocked) for `queued_rss_kb`.
+//! Other lines (there should be none) are
 //! ignored; a child that prints no protocol line has failed.
 
 use crate::workloads::{Kind, Workload};

@@ -45,6 +45,14 @@ pub trait Peer {
         None
     }
 
+    /// Skynet with every node a spawned task that reports its sum to its
+    /// parent over a channel (the parent made it, one per parent, of the
+    /// smallest capacity the runtime offers); the parent receives ten
+    /// values. `None` without channels that block tasks.
+    fn skynet_chan(&self, _leaves: u64) -> Option<u64> {
+        None
+    }
+
     /// Task 1 is spawned from outside; task `i < n` spawns task `i + 1`;
     /// task `n` reports `n` to the waiting caller, which returns it.
     fn chained(&self, _n: u64) -> Option<u64> {
@@ -71,6 +79,15 @@ pub trait Peer {
     /// `i` to a sum), calls `probe` while none of them can have run, then
     /// releases the workers, waits for all and returns the sum.
     fn queue_unrun(&self, _n: u64, _probe: &mut dyn FnMut()) -> Option<u64> {
+        None
+    }
+
+    /// Spawns `n` tasks, task `i` blocked receiving from its own channel
+    /// (made by the caller, who keeps the sending end); waits until every
+    /// task has started, calls `probe`, then sends `i` to task `i`, waits
+    /// until all `n` have added their value to a sum and counted themselves
+    /// done, and returns the sum. `None` without channels that block tasks.
+    fn block_on_channels(&self, _n: u64, _probe: &mut dyn FnMut()) -> Option<u64> {
         None
     }
 }
@@ -143,10 +160,14 @@ pub enum Kind {
     PingPong,
     /// [`YIELD_TASKS`] tasks yielding `n` times in all.
     YieldMany,
+    /// Skynet with a spawned task per node reporting over a channel, `n` leaves.
+    SkynetChan,
+    /// RSS with `n` tasks each blocked receiving from its own channel.
+    BlockedRss,
 }
 
 /// Every kind, in table order.
-pub const KINDS: [Kind; 11] = [
+pub const KINDS: [Kind; 13] = [
     Kind::SpawnInside,
     Kind::SpawnOutside,
     Kind::Chained,
@@ -158,6 +179,8 @@ pub const KINDS: [Kind; 11] = [
     Kind::Memory,
     Kind::PingPong,
     Kind::YieldMany,
+    Kind::SkynetChan,
+    Kind::BlockedRss,
 ];
 
 impl Kind {
@@ -175,11 +198,14 @@ impl Kind {
             Kind::Memory => "memory",
             Kind::PingPong => "ping_pong",
             Kind::YieldMany => "yield_many",
+            Kind::SkynetChan => "skynet_chan",
+            Kind::BlockedRss => "blocked_rss",
         }
     }
 
-    /// The kind named `name`.
+    /// The kind named `name`; `-` may stand for `_` (`skynet-chan`).
     pub fn from_name(name: &str) -> Option<Kind> {
+        let name = name.replace('-', "_");
         KINDS.into_iter().find(|k| k.name() == name)
     }
 
@@ -236,6 +262,9 @@ impl Workload {
             Kind::YieldMany,
             if quick { 100_000 } else { 1_000_000 },
         ));
+        suite.push(Workload::new(Kind::SkynetChan, big));
+        let blocked: &[u64] = if quick { &[100_000] } else { &[100_000, 1_000_000] };
+        suite.extend(blocked.iter().map(|&n| Workload::new(Kind::BlockedRss, n)));
         suite
     }
 
@@ -254,6 +283,8 @@ impl Workload {
             Kind::Memory => format!("memory, {n} tasks queued"),
             Kind::PingPong => format!("ping-pong, {n} round trips"),
             Kind::YieldMany => format!("yield-many, {YIELD_TASKS} tasks, {n} yields"),
+            Kind::SkynetChan => format!("skynet with channels, {n} leaves"),
+            Kind::BlockedRss => format!("memory, {n} tasks blocked on channels"),
         }
     }
 
@@ -261,8 +292,10 @@ impl Workload {
     pub fn expected(self) -> u64 {
         let n = self.n;
         match self.kind {
-            Kind::SpawnInside | Kind::SpawnOutside | Kind::Memory => n * n.saturating_sub(1) / 2,
-            Kind::SkynetSpawn | Kind::SkynetForkJoin => n * n.saturating_sub(1) / 2,
+            Kind::SpawnInside | Kind::SpawnOutside | Kind::Memory | Kind::BlockedRss => {
+                n * n.saturating_sub(1) / 2
+            }
+            Kind::SkynetSpawn | Kind::SkynetForkJoin | Kind::SkynetChan => n * n.saturating_sub(1) / 2,
             Kind::FibJoin | Kind::FibSpawn => fib_iterative(n),
             Kind::Chained => n,
             Kind::Idle => 0,
@@ -274,17 +307,20 @@ impl Workload {
     /// Tasks (or joins) one run creates: the divisor of "ns per task".
     pub fn tasks(self) -> u64 {
         match self.kind {
-            Kind::SpawnInside | Kind::SpawnOutside | Kind::Chained | Kind::Memory => self.n,
+            Kind::SpawnInside | Kind::SpawnOutside | Kind::Chained | Kind::Memory | Kind::BlockedRss => {
+                self.n
+            }
             Kind::FibJoin => fib_calls_above(self.n, 1),
             Kind::FibSpawn => fib_calls_above(self.n, FIB_CUTOFF),
-            Kind::SkynetSpawn | Kind::SkynetForkJoin => skynet_nodes(self.n),
+            Kind::SkynetSpawn | Kind::SkynetForkJoin | Kind::SkynetChan => skynet_nodes(self.n),
             Kind::YieldMany | Kind::PingPong => self.n,
             Kind::Idle => 1,
         }
     }
 
-    /// Runs the workload on `peer` (not idle or memory, which `child.rs`
-    /// measures around the peer); `None` if the peer does not support it.
+    /// Runs the workload on `peer` (idle, memory and blocked-rss are measured
+    /// around the peer by `child.rs`; here their probes do nothing); `None`
+    /// if the peer does not support it.
     pub fn run(self, peer: &dyn Peer) -> Option<u64> {
         let n = self.n;
         match self.kind {
@@ -298,6 +334,8 @@ impl Workload {
             Kind::Memory => peer.queue_unrun(n, &mut || ()),
             Kind::YieldMany => peer.yield_many(n),
             Kind::PingPong => peer.ping_pong(n),
+            Kind::SkynetChan => peer.skynet_chan(n),
+            Kind::BlockedRss => peer.block_on_channels(n, &mut || ()),
             Kind::Idle => None,
         }
     }
@@ -371,11 +409,18 @@ mod tests {
             499_999_500_000
         );
         assert_eq!(Workload::new(Kind::Chained, 100_000).expected(), 100_000);
+        assert_eq!(
+            Workload::new(Kind::SkynetChan, 1_000_000).expected(),
+            499_999_500_000
+        );
+        assert_eq!(Workload::new(Kind::BlockedRss, 1000).expected(), 499_500);
     }
 
     #[test]
     fn task_counts() {
         assert_eq!(Workload::new(Kind::SkynetSpawn, 1_000_000).tasks(), 1_111_111);
+        assert_eq!(Workload::new(Kind::SkynetChan, 1_000_000).tasks(), 1_111_111);
+        assert_eq!(Workload::new(Kind::BlockedRss, 100_000).tasks(), 100_000);
         assert_eq!(Workload::new(Kind::SkynetSpawn, 1).tasks(), 1);
         // fib(27): F(28) - 1 = 317,810 calls with an argument of 2 or more.
         assert_eq!(Workload::new(Kind::FibJoin, 27).tasks(), 317_810);
@@ -391,6 +436,8 @@ mod tests {
             assert_eq!(Kind::from_name(kind.name()), Some(kind));
         }
         assert_eq!(Kind::from_name("nope"), None);
+        assert_eq!(Kind::from_name("skynet-chan"), Some(Kind::SkynetChan));
+        assert_eq!(Kind::from_name("blocked-rss"), Some(Kind::BlockedRss));
     }
 
     #[test]

@@ -34,7 +34,15 @@ fn tiny_run_measures_every_fibra_workload() {
     ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
-    for name in ["skynet_fork_join", "idle", "memory", "ping_pong", "yield_many"] {
+    for name in [
+        "skynet_fork_join",
+        "idle",
+        "memory",
+        "ping_pong",
+        "yield_many",
+        "skynet_chan",
+        "blocked_rss",
+    ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
     for row in rows {

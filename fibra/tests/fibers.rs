@@ -106,6 +106,41 @@ fn a_hundred_thousand_blocked_tasks_each_resume_once() {
     });
 }
 
+/// `Metrics::parked_fibers` is a gauge of the fibers blocked now, and
+/// `fiber_parks` counts every park: two rounds of tasks, each task blocked
+/// on a channel of its own until the test sends to it.
+#[test]
+fn metrics_count_parked_fibers() {
+    with_hang_guard("parked gauge", || {
+        const TASKS: u64 = 1_000;
+        let rt = Runtime::builder().workers(2).build().unwrap();
+        for round in 1..=2 {
+            let (senders, tasks): (Vec<_>, Vec<_>) = (0..TASKS)
+                .map(|i| {
+                    let (tx, rx) = fibra::chan::bounded::<u64>(0);
+                    (tx, rt.spawn(move || rx.recv().unwrap() + i))
+                })
+                .unzip();
+            while rt.metrics().total().parked_fibers < TASKS {
+                std::thread::yield_now();
+            }
+            let metrics = rt.metrics();
+            assert_eq!(metrics.total().parked_fibers, TASKS, "no other fiber is parked");
+            let per_worker: u64 = metrics.workers.iter().map(|w| w.parked_fibers).sum();
+            assert_eq!(per_worker, TASKS);
+            assert!(metrics.total().fiber_parks >= round * TASKS, "{metrics:?}");
+            for tx in &senders {
+                tx.send(1).unwrap();
+            }
+            let sum: u64 = tasks.into_iter().map(|t| t.join().unwrap()).sum();
+            assert_eq!(sum, TASKS + TASKS * (TASKS - 1) / 2);
+            // A fiber leaves the gauge before its task resumes, so before
+            // its `join` returns.
+            assert_eq!(rt.metrics().total().parked_fibers, 0);
+        }
+    });
+}
+
 #[test]
 fn a_deep_chain_of_joins_parks_instead_of_overflowing() {
     with_hang_guard("deep chain", || {

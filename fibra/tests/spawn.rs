@@ -379,3 +379,31 @@ fn spawn_from_a_non_worker_thread_uses_the_global_runtime() {
         "nothing ran on the custom runtime"
     );
 }
+
+/// Tasks spawned last run first (the next slots), but not forever: on one
+/// worker, sixteen endless chains of tasks, each link spawning the next,
+/// keep the next slots full, and the task queued before them (pushed out
+/// of the next slots into the run queue) still runs and stops them.
+#[test]
+fn chains_of_spawns_do_not_starve_older_tasks() {
+    fn link(stop: &'static AtomicBool, links: &'static AtomicUsize) {
+        links.fetch_add(1, Ordering::Relaxed);
+        if !stop.load(Ordering::Relaxed) {
+            drop(fibra::spawn(move || link(stop, links)));
+        }
+    }
+    with_hang_guard("spawn chains", || {
+        let rt = Runtime::builder().workers(1).build().unwrap();
+        let stop: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let links: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+        let older = rt.block_on(move || {
+            let older = fibra::spawn(move || stop.store(true, Ordering::Relaxed));
+            for _ in 0..16 {
+                drop(fibra::spawn(move || link(stop, links)));
+            }
+            older
+        });
+        older.join().unwrap();
+        assert!(links.load(Ordering::Relaxed) >= 16, "the chains ran first");
+    });
+}

@@ -1,6 +1,6 @@
 //! Work stealing: tasks spawned on one worker are stolen and run by the
 //! others (metrics show steals, and several workers complete tasks); tasks
-//! left in the run queue or next slot of a worker that is blocked are stolen
+//! left in the run queue or next slots of a worker that is blocked are stolen
 //! and run; a `join` job offered by a blocked worker is stolen and run.
 
 mod common;
@@ -50,7 +50,7 @@ fn queued_tasks_of_a_blocked_worker_are_stolen() {
             let ran = &*Box::leak(Box::new(AtomicUsize::new(0)));
             let (all_ran_tx, all_ran_rx) = mpsc::channel::<()>();
             let blocked = rt.spawn(move || {
-                // Queue `count` tasks locally (the last in the next slot, the
+                // Queue `count` tasks locally (the last 16 in the next slots, the
                 // rest in the run queue and, beyond 256, the global queue),
                 // then block this worker until the other one ran them all.
                 let handles: Vec<_> = (0..count)

@@ -1,9 +1,11 @@
 //! fibra: `rt.block_on` + `fibra::spawn` (inside), `rt.spawn` from the main
 //! thread (outside, chained's first hop, memory), `fibra::join` inside
 //! `rt.block_on` (fib, skynet fork-join), `fibra::spawn` +
-//! `JoinHandle::join` per node (skynet spawn).
+//! `JoinHandle::join` per node (skynet spawn); `fibra::chan::bounded(0)`
+//! (rendezvous, like Go's unbuffered channels) for ping-pong, skynet with
+//! channels and the blocked tasks.
 
-use super::{Gate, Tally};
+use super::{block_on_channels, Gate, Tally};
 use crate::workloads::{
     fib_recursive, skynet_fork_join_with, Half, Peer, FIB_CUTOFF, SKYNET_FAN_OUT, YIELD_TASKS,
 };
@@ -54,6 +56,27 @@ impl Peer for FibraPeer {
     fn skynet_fork_join(&self, leaves: u64) -> Option<u64> {
         let join = |a: Half<'_>, b: Half<'_>| ::fibra::join(a, b);
         Some(self.rt.block_on(|| skynet_fork_join_with(0, leaves, &join)))
+    }
+
+    fn skynet_chan(&self, leaves: u64) -> Option<u64> {
+        Some(self.rt.block_on(move || {
+            let (tx, rx) = ::fibra::chan::bounded(0);
+            drop(::fibra::spawn(move || skynet_chan(&tx, 0, leaves)));
+            rx.recv().expect("the root reports")
+        }))
+    }
+
+    fn block_on_channels(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
+        let spawn_blocked = |started: Arc<Tally>, finished: Arc<Tally>| {
+            let (tx, rx) = ::fibra::chan::bounded::<u64>(0);
+            drop(self.rt.spawn(move || {
+                started.add(1);
+                finished.add(rx.recv().expect("the caller sends"));
+            }));
+            tx
+        };
+        let send = |tx: &::fibra::chan::Sender<u64>, i| tx.send(i).expect("the task waits");
+        Some(block_on_channels(n, probe, spawn_blocked, send))
     }
 
     fn yield_many(&self, n: u64) -> Option<u64> {
@@ -133,6 +156,24 @@ fn skynet_spawn(num: u64, size: u64) -> u64 {
         .map(|i| ::fibra::spawn(move || skynet_spawn(num + i * child, child)))
         .collect();
     handles.into_iter().map(|h| h.join().unwrap()).sum()
+}
+
+/// A skynet node reporting its subtree's sum on `parent`; an inner node
+/// receives its ten children's sums on a channel of its own.
+fn skynet_chan(parent: &::fibra::chan::Sender<u64>, num: u64, size: u64) {
+    if size == 1 {
+        return parent.send(num).expect("the parent receives");
+    }
+    let (tx, rx) = ::fibra::chan::bounded(0);
+    let child = size / SKYNET_FAN_OUT;
+    for i in 0..SKYNET_FAN_OUT {
+        let tx = tx.clone();
+        drop(::fibra::spawn(move || skynet_chan(&tx, num + i * child, child)));
+    }
+    let sum = (0..SKYNET_FAN_OUT)
+        .map(|_| rx.recv().expect("ten children report"))
+        .sum();
+    parent.send(sum).expect("the parent receives");
 }
 
 fn fib_join(n: u64) -> u64 {

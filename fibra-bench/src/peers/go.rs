@@ -119,6 +119,10 @@ mod tests {
             (Kind::SkynetForkJoin, 1000, false),
             (Kind::Idle, 10, true),
             (Kind::Memory, 1000, true),
+            (Kind::SkynetChan, 1000, true),
+            (Kind::BlockedRss, 1000, true),
+            (Kind::PingPong, 1000, true),
+            (Kind::YieldMany, 1000, true),
         ];
         for (kind, n, supported) in tiny {
             let workload = Workload::new(kind, n);

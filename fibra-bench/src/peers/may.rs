@@ -1,7 +1,8 @@
 //! `may`: stackful coroutines (each with its own mmap'ed stack, 32 KiB by
 //! default, plus a guard page). Coroutines are spawned with
 //! `may::coroutine::spawn` and joined through their `JoinHandle`s, which
-//! suspend a joining coroutine (or block a joining OS thread).
+//! suspend a joining coroutine (or block a joining OS thread). Channels are
+//! `may::sync::mpsc::channel()`, unbounded (may has no bounded one).
 //!
 //! may's worker count is process-wide and fixed when its scheduler first
 //! starts: the first [`MayPeer::new`] in a process decides it (the harness
@@ -12,7 +13,7 @@
 //! the workload is reported as failed with that reason. No workload here
 //! raises the limit.
 
-use super::{Gate, Tally};
+use super::{block_on_channels, Gate, Tally};
 use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT, YIELD_TASKS};
 use ::may::coroutine::JoinHandle;
 use std::panic::AssertUnwindSafe;
@@ -46,19 +47,35 @@ fn go<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T
         // thread-local across a suspension point may read another thread's
         // copy after moving, and because a coroutine that overflows its
         // stack crashes. The closures of this file suspend only in may's own
-        // `JoinHandle::join`, hold no thread-local across it, and recurse at
-        // most `FIB_CUTOFF` levels deep (a few KiB of the 32 KiB stack).
+        // `JoinHandle::join` and channel receives, hold no thread-local
+        // across them, and recurse at most `FIB_CUTOFF` levels deep (a few
+        // KiB of the 32 KiB stack).
         unsafe { builder.spawn(f) }
     });
     // may (its `generator` crate) panics instead of returning an error when
     // it cannot map a stack: name the limit that is usually the cause.
-    match std::panic::catch_unwind(spawn) {
-        Ok(Ok(handle)) => handle,
-        Ok(Err(e)) => panic!("may: cannot spawn a coroutine: {e} ({})", map_limit()),
-        Err(_) => panic!(
+    let failure = match std::panic::catch_unwind(spawn) {
+        Ok(Ok(handle)) => return handle,
+        Ok(Err(e)) => format!("may: cannot spawn a coroutine: {e} ({})", map_limit()),
+        Err(_) => format!(
             "may: cannot map a coroutine stack ({}, see docs/BENCHMARKS.md)",
             map_limit()
         ),
+    };
+    FIRST_FAILURE.get_or_init(|| failure.clone());
+    panic!("{failure}")
+}
+
+/// The first spawn failure in this process, for the coroutines that see
+/// only its consequence (a channel whose other end went away).
+static FIRST_FAILURE: OnceLock<String> = OnceLock::new();
+
+/// Panics with the first spawn failure: called where a channel broke
+/// because a coroutine died of it.
+fn fail_as_spawn_did() -> ! {
+    match FIRST_FAILURE.get() {
+        Some(failure) => panic!("{failure}"),
+        None => panic!("may: a coroutine died"),
     }
 }
 
@@ -103,6 +120,28 @@ impl Peer for MayPeer {
 
     fn skynet_spawn(&self, leaves: u64) -> Option<u64> {
         Some(joined(go(move || skynet(0, leaves))))
+    }
+
+    fn skynet_chan(&self, leaves: u64) -> Option<u64> {
+        let (tx, rx) = ::may::sync::mpsc::channel();
+        drop(go(move || skynet_chan(&tx, 0, leaves)));
+        Some(rx.recv().unwrap_or_else(|_| fail_as_spawn_did()))
+    }
+
+    fn block_on_channels(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
+        let spawn_blocked = |started: Arc<Tally>, finished: Arc<Tally>| {
+            let (tx, rx) = ::may::sync::mpsc::channel::<u64>();
+            drop(go(move || {
+                started.add(1);
+                // A closed channel: the caller failed (and says why).
+                if let Ok(value) = rx.recv() {
+                    finished.add(value);
+                }
+            }));
+            tx
+        };
+        let send = |tx: &::may::sync::mpsc::Sender<u64>, i| tx.send(i).expect("the task waits");
+        Some(block_on_channels(n, probe, spawn_blocked, send))
     }
 
     fn yield_many(&self, n: u64) -> Option<u64> {
@@ -184,6 +223,32 @@ fn skynet(num: u64, size: u64) -> u64 {
             .map(|i| go(move || skynet(num + i * child, child)))
             .collect(),
     )
+}
+
+/// A skynet node reporting its subtree's sum on `parent`; an inner node
+/// receives its ten children's sums on a channel of its own.
+///
+/// When a spawn fails (too many coroutines for `vm.max_map_count`), the
+/// failure travels up instead of hanging the tree: the spawner panics, its
+/// children find their parent gone and quietly stop, and every ancestor
+/// finds its channel closed (it holds no sender itself) and panics with the
+/// same message, up to the caller.
+fn skynet_chan(parent: &::may::sync::mpsc::Sender<u64>, num: u64, size: u64) {
+    let sum = if size == 1 {
+        num
+    } else {
+        let (tx, rx) = ::may::sync::mpsc::channel();
+        let child = size / SKYNET_FAN_OUT;
+        for i in 0..SKYNET_FAN_OUT {
+            let tx = tx.clone();
+            drop(go(move || skynet_chan(&tx, num + i * child, child)));
+        }
+        drop(tx);
+        (0..SKYNET_FAN_OUT)
+            .map(|_| rx.recv().unwrap_or_else(|_| fail_as_spawn_did()))
+            .sum()
+    };
+    let _parent_gone_after_a_failure = parent.send(sum);
 }
 
 fn fib_spawn(n: u64) -> u64 {

@@ -3,7 +3,8 @@
 //! [`Peer`] and list it in [`NAMES`] and [`by_name`].
 //!
 //! Also here: [`Gate`] and [`Tally`], the two helpers every runtime's
-//! memory and chained workloads share.
+//! memory, blocked-rss and chained workloads share, and the blocked-rss
+//! workload's shape, [`block_on_channels`].
 
 mod fibra;
 pub mod go;
@@ -13,6 +14,7 @@ mod tokio;
 
 use crate::workloads::Peer;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The in-process runtimes, fibra first (the report's ratios are fibra's
@@ -94,6 +96,29 @@ impl Tally {
     }
 }
 
+/// The blocked-tasks workload ([`Peer::block_on_channels`]) around a
+/// runtime's own spawn and channel: `spawn_blocked(started, finished)`
+/// makes a channel, spawns a task that calls `started.add(1)`, receives one
+/// value and adds it to `finished`, and returns the channel's sending end,
+/// on which `send` sends.
+pub fn block_on_channels<S>(
+    n: u64,
+    probe: &mut dyn FnMut(),
+    mut spawn_blocked: impl FnMut(Arc<Tally>, Arc<Tally>) -> S,
+    send: impl Fn(&S, u64),
+) -> u64 {
+    let (started, finished) = (Arc::new(Tally::default()), Arc::new(Tally::default()));
+    let senders: Vec<S> = (0..n)
+        .map(|_| spawn_blocked(started.clone(), finished.clone()))
+        .collect();
+    started.wait(n);
+    probe();
+    for (i, tx) in (0..n).zip(&senders) {
+        send(tx, i);
+    }
+    finished.wait(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +136,8 @@ mod tests {
             (Kind::SkynetForkJoin, [1, 10, 1000]),
             (Kind::Chained, [1, 2, 1000]),
             (Kind::Memory, [0, 1, 1000]),
+            (Kind::SkynetChan, [1, 10, 1000]),
+            (Kind::BlockedRss, [0, 1, 1000]),
         ];
         for workers in [1, 2] {
             for name in NAMES {
@@ -147,6 +174,8 @@ mod tests {
         assert_eq!(supports(Kind::SkynetForkJoin, 100), [true, false, true, false]);
         assert_eq!(supports(Kind::Chained, 10), [true, true, true, true]);
         assert_eq!(supports(Kind::Memory, 10), [true, true, true, true]);
+        assert_eq!(supports(Kind::SkynetChan, 100), [true, true, false, true]);
+        assert_eq!(supports(Kind::BlockedRss, 10), [true, true, false, true]);
     }
 
     #[test]

@@ -5,13 +5,15 @@
 //! the calling thread, not on a worker, so those spawns enter through Tokio's
 //! shared injection queue (see `docs/BENCHMARKS.md`). Tokio has no fork-join
 //! `join` for CPU work, so it has no `fib_join` and no skynet fork-join;
-//! `fib_spawn` spawns `fib(n - 1)` and awaits it.
+//! `fib_spawn` spawns `fib(n - 1)` and awaits it. Channels are
+//! `tokio::sync::mpsc::channel(1)`, the smallest bounded one.
 
-use super::{Gate, Tally};
+use super::{block_on_channels, Gate, Tally};
 use crate::workloads::{fib_recursive, Peer, FIB_CUTOFF, SKYNET_FAN_OUT, YIELD_TASKS};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{mpsc, Arc};
+use tokio::sync::mpsc::channel as mpsc_channel;
 
 /// A boxed, sendable future: the shape of Tokio's recursive tasks.
 type Task = Pin<Box<dyn Future<Output = u64> + Send>>;
@@ -63,6 +65,27 @@ impl Peer for TokioPeer {
 
     fn skynet_spawn(&self, leaves: u64) -> Option<u64> {
         Some(self.rt.block_on(skynet(0, leaves)))
+    }
+
+    fn skynet_chan(&self, leaves: u64) -> Option<u64> {
+        Some(self.rt.block_on(async move {
+            let (tx, mut rx) = mpsc_channel(1);
+            drop(tokio::spawn(skynet_chan(tx, 0, leaves)));
+            rx.recv().await.expect("the root reports")
+        }))
+    }
+
+    fn block_on_channels(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
+        let spawn_blocked = |started: Arc<Tally>, finished: Arc<Tally>| {
+            let (tx, mut rx) = mpsc_channel::<u64>(1);
+            drop(self.rt.spawn(async move {
+                started.add(1);
+                finished.add(rx.recv().await.expect("the caller sends"));
+            }));
+            tx
+        };
+        let send = |tx: &tokio::sync::mpsc::Sender<u64>, i| tx.blocking_send(i).expect("the task waits");
+        Some(block_on_channels(n, probe, spawn_blocked, send))
     }
 
     fn yield_many(&self, n: u64) -> Option<u64> {
@@ -159,6 +182,30 @@ fn skynet(num: u64, size: u64) -> Task {
             sum += handle.await.unwrap();
         }
         sum
+    })
+}
+
+/// A skynet node reporting its subtree's sum on `parent`; an inner node
+/// receives its ten children's sums on a channel of its own.
+fn skynet_chan(
+    parent: tokio::sync::mpsc::Sender<u64>,
+    num: u64,
+    size: u64,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        if size == 1 {
+            return parent.send(num).await.expect("the parent receives");
+        }
+        let (tx, mut rx) = mpsc_channel(1);
+        let child = size / SKYNET_FAN_OUT;
+        for i in 0..SKYNET_FAN_OUT {
+            drop(::tokio::spawn(skynet_chan(tx.clone(), num + i * child, child)));
+        }
+        let mut sum = 0;
+        for _ in 0..SKYNET_FAN_OUT {
+            sum += rx.recv().await.expect("ten children report");
+        }
+        parent.send(sum).await.expect("the parent receives");
     })
 }
 

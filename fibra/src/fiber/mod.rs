@@ -36,7 +36,8 @@ mod running {
     use super::parker::{Delivery, FiberParker};
     use corosensei::{Coroutine, CoroutineResult, Yielder};
     use std::cell::Cell;
-    use std::ptr;
+    use std::mem::{align_of, size_of};
+    use std::ptr::{self, NonNull};
 
     /// The stack a fiber runs on (pooled per worker, see `stack`).
     pub(crate) use crate::stack::FiberStack;
@@ -66,53 +67,99 @@ mod running {
         static CURRENT: Cell<*const Info> = const { Cell::new(ptr::null()) };
     }
 
-    /// One fiber, owned by the dispatcher of the worker that created it.
+    /// One fiber. It lives at the top of its own stack (in the page that the
+    /// fiber's first frames touch anyway), so a blocked task costs no heap
+    /// memory for its fiber; [`OwnedFiber`] owns it.
     pub(crate) struct Fiber {
-        info: Box<Info>,
+        info: Info,
         coroutine: Coroutine<(), Request, (), FiberStack>,
     }
 
-    impl Fiber {
+    /// Bytes at the top of each fiber stack that hold its [`Fiber`] (a whole
+    /// number of 64-byte lines, which keeps the stack 16-aligned below it).
+    const FIBER_RECORD: usize = size_of::<Fiber>().next_multiple_of(64);
+    const _: () = assert!(align_of::<Fiber>() <= 64);
+
+    /// The owner of a [`Fiber`]: the dispatcher of the worker that created
+    /// it, or (while it is parked) its parker. Not dropped: a fiber ends
+    /// with [`OwnedFiber::into_stack`] once it has finished; dropping an
+    /// `OwnedFiber` instead leaks the fiber and its stack.
+    ///
+    /// Code running on the fiber reads its [`Info`] through [`CURRENT`]
+    /// while the dispatcher resumes it, so the owner never makes a `&mut`
+    /// to the whole `Fiber`: only to its coroutine, a disjoint field.
+    pub(crate) struct OwnedFiber(NonNull<Fiber>);
+
+    impl OwnedFiber {
         /// A fiber that will run `body` on `stack`, with a fresh parker
-        /// delivered through `delivery` when woken.
+        /// delivered through `delivery` when woken. Its record takes the top
+        /// [`FIBER_RECORD`] bytes of the stack.
         pub(crate) fn new(
             stack: FiberStack,
             delivery: Delivery,
             body: impl FnOnce() + 'static,
-        ) -> Box<Fiber> {
+        ) -> OwnedFiber {
             use corosensei::stack::Stack;
+            let record = (stack.top() - FIBER_RECORD) as *mut Fiber;
+            let stack = stack.lower_top(FIBER_RECORD);
             let stack_size = stack.size();
             let stack_limit = stack.base().get() - stack_size;
-            let info = Box::new(Info {
+            // SAFETY: in bounds of the record (nothing is read through it).
+            let info_ptr: *const Info = unsafe { ptr::addr_of!((*record).info) };
+            let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), Request>, ()| {
+                // SAFETY: the Info lives in the fiber's record, which lives as
+                // long as the coroutine (it is dropped only after finishing).
+                unsafe { (*info_ptr).yielder.set(yielder) };
+                body();
+            });
+            let info = Info {
                 yielder: Cell::new(ptr::null()),
                 parker: FiberParker::take_unused(),
                 stack_limit,
                 stack_size,
-            });
-            let info_ptr: *const Info = &*info;
-            let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), Request>, ()| {
-                // SAFETY: the Info box is owned by the Fiber that owns this
-                // coroutine, so it outlives every run of it.
-                unsafe { (*info_ptr).yielder.set(yielder) };
-                body();
-            });
-            let mut fiber = Box::new(Fiber { info, coroutine });
-            let fiber_ptr: *mut Fiber = &mut *fiber;
+            };
+            // SAFETY: the record is the stack's top `FIBER_RECORD` bytes,
+            // mapped, writable, aligned (the top is page aligned and the size
+            // a multiple of 64), and no longer part of the coroutine's stack.
+            unsafe { record.write(Fiber { info, coroutine }) };
             // SAFETY: a fresh parker: not parked, nobody else has it.
-            unsafe { fiber.info.parker.bind(fiber_ptr.cast(), delivery) };
-            fiber
+            unsafe { (*record).info.parker.bind(record.cast(), delivery) };
+            // SAFETY: `record` is not null (it is in a mapped stack).
+            OwnedFiber(unsafe { NonNull::new_unchecked(record) })
+        }
+
+        /// The fiber a parker is bound to.
+        ///
+        /// # Safety
+        /// `parker` was bound by [`OwnedFiber::new`] to a fiber that is suspended
+        /// and not owned by anyone else (taken out of an inbox, or parked and
+        /// just resumed by its own dispatcher).
+        pub(crate) unsafe fn from_parker(parker: &'static FiberParker) -> OwnedFiber {
+            // SAFETY: per the contract, `fiber()` is the record of a fiber
+            // whose ownership passes to the caller.
+            OwnedFiber(unsafe { NonNull::new_unchecked(parker.fiber().cast::<Fiber>()) })
+        }
+
+        fn info(&self) -> &Info {
+            // SAFETY: the record is live while we own it; shared access to
+            // its Info is what the fiber's own code does too.
+            unsafe { &*ptr::addr_of!((*self.0.as_ptr()).info) }
         }
 
         pub(crate) fn parker(&self) -> &'static FiberParker {
-            self.info.parker
+            self.info().parker
         }
 
         /// Runs the fiber until it suspends (`Some(request)`) or finishes
         /// (`None`). Called only by its dispatcher, on the thread's own stack.
         pub(crate) fn resume(&mut self) -> Option<Request> {
-            let previous = CURRENT.with(|current| current.replace(&*self.info));
+            let info: *const Info = self.info();
+            let previous = CURRENT.with(|current| current.replace(info));
             debug_assert!(previous.is_null(), "fibers are resumed only by the dispatcher");
-            let result = self.coroutine.resume(());
+            // SAFETY: we own the record; the `&mut` covers only the coroutine
+            // field, which nothing else touches (see the type's docs).
+            let coroutine = unsafe { &mut *ptr::addr_of_mut!((*self.0.as_ptr()).coroutine) };
+            let result = coroutine.resume(());
             CURRENT.with(|current| current.set(ptr::null()));
             match result {
                 CoroutineResult::Yield(request) => Some(request),
@@ -120,26 +167,19 @@ mod running {
             }
         }
 
-        /// The stack of a finished fiber, for reuse; its parker goes back to
-        /// the free list.
-        // Fibers live in boxes from birth: their address is bound into their parker.
-        #[allow(clippy::boxed_local)]
-        pub(crate) fn into_stack(self: Box<Fiber>) -> FiberStack {
-            let Fiber { info, coroutine } = *self;
-            FiberParker::give_back(info.parker);
-            coroutine.into_stack()
-        }
+        /// Gives up ownership: the fiber's parker owns it until
+        /// [`OwnedFiber::from_parker`] takes it back. (An `OwnedFiber` has no
+        /// `Drop`: consuming it leaves the fiber as it is.)
+        pub(crate) fn hand_to_parker(self) {}
 
-        /// The fiber a parker is bound to.
-        ///
-        /// # Safety
-        /// `parker` was bound by [`Fiber::new`] to a fiber that is suspended
-        /// and not owned by anyone else (taken out of an inbox, or parked and
-        /// just resumed by its own dispatcher).
-        pub(crate) unsafe fn from_parker(parker: &'static FiberParker) -> Box<Fiber> {
-            // SAFETY: per the contract, `fiber()` is a leaked Box<Fiber> whose
-            // ownership passes to the caller.
-            unsafe { Box::from_raw(parker.fiber().cast::<Fiber>()) }
+        /// The stack of a finished fiber, whole again, for reuse; its parker
+        /// goes back to the free list.
+        pub(crate) fn into_stack(self) -> FiberStack {
+            // SAFETY: we own the record; reading it moves the fiber out, and
+            // nothing reads the record's memory again (it is stack now).
+            let Fiber { info, coroutine } = unsafe { self.0.as_ptr().read() };
+            FiberParker::give_back(info.parker);
+            coroutine.into_stack().raise_top(FIBER_RECORD)
         }
     }
 

@@ -1,13 +1,14 @@
-//! Per-worker counters and the public `Metrics` snapshot.
+//! Per-worker counters and gauges, and the public `Metrics` snapshot.
 //!
-//! Each worker's counters are written only by that worker (a load and a store,
+//! Each worker's numbers are written only by that worker (a load and a store,
 //! not an atomic read-modify-write, so counting costs no bus lock) and read by
-//! anyone with `Relaxed` loads: a snapshot is consistent per counter, not
-//! across counters.
+//! anyone with `Relaxed` loads: a snapshot is consistent per number, not
+//! across numbers. Counters only grow; a gauge (`parked_fibers`) is a value
+//! now, and the owner also reads it back as the source of truth.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A counter with a single writer.
+/// A counter (or gauge) with a single writer.
 #[derive(Default)]
 pub(crate) struct OwnerCounter(AtomicU64);
 
@@ -18,7 +19,15 @@ impl OwnerCounter {
             .store(self.0.load(Ordering::Relaxed) + n, Ordering::Relaxed);
     }
 
-    fn get(&self) -> u64 {
+    /// Subtracts `n` from a gauge. Called only by the owning worker.
+    pub(crate) fn sub_owner(&self, n: u64) {
+        let now = self.0.load(Ordering::Relaxed);
+        debug_assert!(now >= n, "a gauge went below zero");
+        self.0.store(now - n, Ordering::Relaxed);
+    }
+
+    /// The value. Exact for the owning worker; possibly stale for others.
+    pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
 }
@@ -33,6 +42,9 @@ pub(crate) struct WorkerCounters {
     pub(crate) local_overflows: OwnerCounter,
     pub(crate) parks: OwnerCounter,
     pub(crate) wakeups: OwnerCounter,
+    /// A gauge; see [`WorkerMetrics::parked_fibers`].
+    pub(crate) parked_fibers: OwnerCounter,
+    pub(crate) fiber_parks: OwnerCounter,
 }
 
 impl WorkerCounters {
@@ -46,11 +58,14 @@ impl WorkerCounters {
             local_overflows: self.local_overflows.get(),
             parks: self.parks.get(),
             wakeups: self.wakeups.get(),
+            parked_fibers: self.parked_fibers.get(),
+            fiber_parks: self.fiber_parks.get(),
         }
     }
 }
 
-/// Counters of one worker (or, from [`Metrics::total`], of all of them).
+/// Counters of one worker (or, from [`Metrics::total`], of all of them),
+/// and one gauge, [`parked_fibers`](Self::parked_fibers).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WorkerMetrics {
@@ -72,6 +87,28 @@ pub struct WorkerMetrics {
     pub parks: u64,
     /// Times this worker was woken to look for new work.
     pub wakeups: u64,
+    /// A gauge, not a total: fibers of this worker whose task is blocked
+    /// right now (parked in a channel, `join`, ... until woken), plus those
+    /// woken or yielding and not yet resumed. Each holds its task's stack.
+    /// Always 0 without fibers (`FIBRA_FIBERS=0`, Miri).
+    ///
+    /// ```
+    /// let rt = fibra::Runtime::builder().workers(1).build()?;
+    /// let (tx, rx) = fibra::chan::bounded::<u32>(0);
+    /// let task = rt.spawn(move || rx.recv().unwrap());
+    /// while rt.metrics().total().parked_fibers == 0 {
+    ///     std::thread::yield_now(); // until the task blocks in `recv`
+    /// }
+    /// assert_eq!(rt.metrics().total().parked_fibers, 1);
+    /// tx.send(7).unwrap();
+    /// assert_eq!(task.join().unwrap(), 7);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub parked_fibers: u64,
+    /// Times a task running on this worker blocked and its fiber parked (a
+    /// blocking call whose wake-up came before the park took effect is not
+    /// counted; yields are not counted).
+    pub fiber_parks: u64,
 }
 
 impl std::ops::Add for WorkerMetrics {
@@ -86,6 +123,8 @@ impl std::ops::Add for WorkerMetrics {
             local_overflows: self.local_overflows + o.local_overflows,
             parks: self.parks + o.parks,
             wakeups: self.wakeups + o.wakeups,
+            parked_fibers: self.parked_fibers + o.parked_fibers,
+            fiber_parks: self.fiber_parks + o.fiber_parks,
         }
     }
 }
@@ -117,7 +156,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The sum over all workers.
+    /// The sum over all workers (for the gauge
+    /// [`parked_fibers`](WorkerMetrics::parked_fibers): all fibers parked now).
     pub fn total(&self) -> WorkerMetrics {
         self.workers
             .iter()

@@ -1,6 +1,6 @@
 //! State shared by a runtime's handles and workers.
 //!
-//! Ownership of queued tasks: each `*mut Header` in a run queue, next slot or
+//! Ownership of queued tasks: each `*mut Header` in a run queue, next slots or
 //! the global queue owns its task's scheduler reference. Whoever removes it
 //! runs it or, once the runtime is closed, cancels it, unless a joiner claimed
 //! it first (then it only releases the reference); so at shutdown every queued
@@ -12,11 +12,11 @@ use crate::fiber::{inbox::Inbox, parker::FiberParker};
 use crate::idle::Idle;
 use crate::padded::CachePadded;
 use crate::park::Parker;
-use crate::queue::{inject::InjectQueue, join_deque::JoinDeque, local::LocalQueue};
+use crate::queue::{inject::InjectQueue, join_deque::JoinDeque, local::LocalQueue, next_slots::NextSlots};
 use crate::task::{cell, Header};
 use crate::worker::{self, JobHeader};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
@@ -37,8 +37,9 @@ pub(crate) struct Shared {
 /// The parts of one worker that other threads touch.
 pub(crate) struct WorkerShared {
     pub(crate) run_queue: LocalQueue<Header>,
-    /// The task to run next (see `worker`); thieves may take it.
-    pub(crate) next_slot: AtomicPtr<Header>,
+    /// The tasks to run next, newest first (see `worker`); thieves may
+    /// take them.
+    pub(crate) next_slots: NextSlots<Header>,
     pub(crate) join_jobs: JoinDeque<JobHeader>,
     /// Woken fibers of this worker (see `fiber::inbox`).
     pub(crate) inbox: Inbox,
@@ -52,7 +53,7 @@ impl Shared {
             .map(|_| {
                 CachePadded(WorkerShared {
                     run_queue: LocalQueue::new(),
-                    next_slot: AtomicPtr::new(std::ptr::null_mut()),
+                    next_slots: NextSlots::new(),
                     join_jobs: JoinDeque::new(),
                     inbox: Inbox::new(),
                     parker: Parker::unused(),
@@ -148,13 +149,10 @@ impl Shared {
     }
 
     /// Makes sure worker `index` looks at its inbox, into which a woken
-    /// fiber was just pushed: wakes it if it sleeps. See `park_idle` for why
-    /// no wake-up is lost.
+    /// fiber was just pushed by another thread: wakes it if it sleeps. See
+    /// `park_idle` for why no wake-up is lost.
     fn wake_for_inbox(&self, index: usize) {
-        let on_that_worker = worker::with_current(|cx| {
-            cx.is_some_and(|cx| cx.index == index && std::ptr::eq(&*cx.shared, self))
-        });
-        if !on_that_worker && self.idle.wake_worker(index) {
+        if self.idle.wake_worker(index) {
             self.workers[index].parker.unpark();
         }
     }
@@ -162,11 +160,10 @@ impl Shared {
     /// Step S2 of `idle/README.md`: the last searcher checks every queue.
     pub(crate) fn notify_if_work_pending(&self) {
         let pending = !self.inject.is_empty()
-            || self.workers.iter().any(|w| {
-                !w.run_queue.is_empty()
-                    || !w.join_jobs.is_empty()
-                    || !w.next_slot.load(Ordering::Relaxed).is_null()
-            });
+            || self
+                .workers
+                .iter()
+                .any(|w| !w.run_queue.is_empty() || !w.join_jobs.is_empty() || !w.next_slots.is_empty());
         if pending {
             self.notify_parked();
         }
@@ -214,7 +211,7 @@ impl Shared {
         let mut leftovers: Vec<*mut Header> =
             self.inject.drain_all().into_iter().map(NonNull::as_ptr).collect();
         for worker in self.workers.iter() {
-            leftovers.push(worker.next_slot.swap(std::ptr::null_mut(), Ordering::Acquire));
+            leftovers.extend(std::iter::from_fn(|| worker.next_slots.steal()));
             leftovers.extend(std::iter::from_fn(|| worker.run_queue.pop()));
         }
         leftovers
@@ -234,6 +231,17 @@ impl Shared {
 /// `Shared`) does not exit before resuming it.
 pub(crate) unsafe fn deliver_woken_fiber(home: *const (), worker: usize, parker: &'static FiberParker) {
     let home = home.cast::<Shared>();
+    let on_that_worker = worker::with_current(|cx| {
+        cx.is_some_and(|cx| cx.index == worker && std::ptr::eq(Arc::as_ptr(&cx.shared), home))
+    });
+    if on_that_worker {
+        // The common case of a task waking a task of its own worker: that
+        // worker is running (this code), so `Shared` is alive and nobody
+        // needs waking; no reference count traffic either.
+        // SAFETY: the worker running us holds a reference to `Shared`.
+        unsafe { &*home }.workers[worker].inbox.push(parker);
+        return;
+    }
     // SAFETY: alive per the contract. Our own reference keeps it alive after
     // the push, when the fiber may run, finish, and its worker exit.
     let shared = unsafe {

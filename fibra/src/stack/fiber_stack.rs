@@ -49,8 +49,39 @@ impl FiberStack {
         self.top.get() - self.size
     }
 
-    pub(super) fn top(&self) -> usize {
+    pub(crate) fn top(&self) -> usize {
         self.top.get()
+    }
+
+    /// The same stack with its top `bytes` lower: the caller keeps
+    /// `[top - bytes, top)` for itself (a fiber keeps its own record there)
+    /// and hands out the rest. Undo with [`Self::raise_top`] before the
+    /// stack goes back to its pool.
+    ///
+    /// # Panics
+    /// If `bytes` is not a multiple of 16 (the stack alignment) or leaves
+    /// less than half of the stack.
+    pub(crate) fn lower_top(self, bytes: usize) -> FiberStack {
+        assert!(
+            bytes % 16 == 0 && bytes <= self.size / 2,
+            "fibra: bad stack reservation"
+        );
+        FiberStack::new(
+            self.top.get() - bytes,
+            self.size - bytes,
+            self.guard,
+            self.pool_id,
+        )
+    }
+
+    /// Undoes [`Self::lower_top`]`(bytes)`.
+    pub(crate) fn raise_top(self, bytes: usize) -> FiberStack {
+        FiberStack::new(
+            self.top.get() + bytes,
+            self.size + bytes,
+            self.guard,
+            self.pool_id,
+        )
     }
 
     pub(super) fn pool_id(&self) -> u64 {

@@ -173,6 +173,23 @@ fn stack_memory_is_usable_from_bottom_to_top() {
     pool.put(stack);
 }
 
+/// A stack lent with its top lowered (a fiber keeps its record there) has
+/// the same guard and bottom, and goes back to its pool whole.
+#[test]
+fn a_lowered_top_keeps_the_limit_and_comes_back_whole() {
+    use corosensei::stack::Stack;
+    let mut pool = default_pool();
+    let stack = pool.get().unwrap();
+    let (top, size, limit) = (stack.top(), stack.size(), stack.limit());
+    let lowered = stack.lower_top(128);
+    assert_eq!((lowered.top(), lowered.size()), (top - 128, size - 128));
+    assert_eq!(lowered.limit(), limit);
+    let whole = lowered.raise_top(128);
+    assert_eq!((whole.top(), whole.size()), (top, size));
+    pool.put(whole);
+    assert_eq!(pool.get().unwrap().top(), top, "the whole stack was pooled");
+}
+
 #[test]
 fn coroutine_runs_and_recurses_on_a_fiber_stack() {
     let mut pool = default_pool();

@@ -6,8 +6,9 @@
 //! - exactly one *running* (or being resumed): it runs the worker loop, and
 //!   perhaps a task inside it;
 //! - *parked* ones: their task blocked; each is owned by its parker until an
-//!   unpark delivers it to this worker's inbox (counted in
-//!   `WorkerContext::parked_fibers`);
+//!   unpark delivers it to this worker's inbox (counted, with the yielded
+//!   ones waiting in the inbox, in the worker's `parked_fibers` gauge, which
+//!   `Runtime::metrics` reports and the loop reads before it exits);
 //! - *spare* ones: suspended in the loop after switching to a woken fiber.
 //!   The next fiber needed to carry on the loop is a spare if there is one,
 //!   so a worker that blocks and wakes tasks in a steady rhythm creates no
@@ -35,7 +36,7 @@
 
 use super::WorkerContext;
 use crate::fiber::parker::{Commit, Delivery, FiberParker};
-use crate::fiber::{Fiber, FiberStack, Request};
+use crate::fiber::{FiberStack, OwnedFiber, Request};
 use crate::park::Waiter;
 use crate::stack::{StackPool, StackPoolConfig};
 use std::io;
@@ -47,9 +48,7 @@ const MAX_HAND_OFFS: u32 = 3;
 
 /// A worker's fibers that are not running, parked or queued, and its stacks.
 pub(crate) struct FiberPool {
-    // Boxed: a fiber's address is bound into its parker, so it never moves.
-    #[allow(clippy::vec_box)]
-    spares: Vec<Box<Fiber>>,
+    spares: Vec<OwnedFiber>,
     /// A stack set aside by `reserve` for the next new fiber.
     reserved: Option<FiberStack>,
     stacks: StackPool,
@@ -111,9 +110,9 @@ pub(super) fn run_on_fibers(cx: &WorkerContext) {
             Some(Request::SwitchTo(woken)) => {
                 cx.hand_offs.set(0); // the loop had its turn
                 cx.keep_spare(running);
-                cx.parked_fibers.set(cx.parked_fibers.get() - 1);
+                cx.me().metrics.parked_fibers.sub_owner(1);
                 // SAFETY: taken out of our inbox by our loop: parked, ours.
-                unsafe { Fiber::from_parker(woken) }
+                unsafe { OwnedFiber::from_parker(woken) }
             }
             None => {
                 cx.recycle(running);
@@ -125,13 +124,15 @@ pub(super) fn run_on_fibers(cx: &WorkerContext) {
 }
 
 /// Commits the park of `fiber`. Returns it if a wake-up came first.
-fn park(cx: &WorkerContext, fiber: Box<Fiber>) -> Option<Box<Fiber>> {
+fn park(cx: &WorkerContext, fiber: OwnedFiber) -> Option<OwnedFiber> {
     match fiber.parker().commit_park() {
         Commit::ResumeNow => Some(fiber),
         Commit::Parked => {
-            cx.parked_fibers.set(cx.parked_fibers.get() + 1);
-            // Owned by its parker now; `Fiber::from_parker` takes it back.
-            let _ = Box::into_raw(fiber);
+            let metrics = &cx.me().metrics;
+            metrics.parked_fibers.add_owner(1);
+            metrics.fiber_parks.add_owner(1);
+            // Owned by its parker now; `OwnedFiber::from_parker` takes it back.
+            fiber.hand_to_parker();
             None
         }
     }
@@ -140,11 +141,11 @@ fn park(cx: &WorkerContext, fiber: Box<Fiber>) -> Option<Box<Fiber>> {
 /// A yielding fiber waits in our own inbox, behind the fibers already woken,
 /// and counts as parked until the loop switches back to it. The loop's next
 /// look skips the inbox, so that a task from the queues runs first if any.
-fn queue_behind_inbox(cx: &WorkerContext, fiber: Box<Fiber>) {
+fn queue_behind_inbox(cx: &WorkerContext, fiber: OwnedFiber) {
     let parker: &'static FiberParker = fiber.parker();
-    cx.parked_fibers.set(cx.parked_fibers.get() + 1);
+    cx.me().metrics.parked_fibers.add_owner(1);
     cx.woken_runs.set(super::MAX_WOKEN_FIBER_RUNS);
-    let _ = Box::into_raw(fiber);
+    fiber.hand_to_parker();
     cx.me().inbox.push(parker);
 }
 
@@ -154,20 +155,20 @@ impl WorkerContext {
     /// most [`MAX_HAND_OFFS`] times in a row; then the loop gets a turn (and
     /// runs queued tasks before woken fibers), so yielding fibers cannot
     /// starve the queues.
-    fn hand_off_to_woken(&self) -> Option<Box<Fiber>> {
+    fn hand_off_to_woken(&self) -> Option<OwnedFiber> {
         if self.hand_offs.get() >= MAX_HAND_OFFS {
             self.hand_offs.set(0);
             return None;
         }
         let woken = self.take_woken_fiber()?;
         self.hand_offs.set(self.hand_offs.get() + 1);
-        self.parked_fibers.set(self.parked_fibers.get() - 1);
+        self.me().metrics.parked_fibers.sub_owner(1);
         // SAFETY: taken out of our inbox: parked (or yielded), ours.
-        Some(unsafe { Fiber::from_parker(woken) })
+        Some(unsafe { OwnedFiber::from_parker(woken) })
     }
 
     /// The fiber to carry on the loop: a spare, or a new one.
-    fn next_loop_fiber(&self) -> Box<Fiber> {
+    fn next_loop_fiber(&self) -> OwnedFiber {
         let mut pool = self.fiber_pool.borrow_mut();
         if let Some(spare) = pool.spares.pop() {
             return spare;
@@ -182,7 +183,7 @@ impl WorkerContext {
             home: std::sync::Arc::as_ptr(&self.shared).cast(),
             worker: self.index,
         };
-        Fiber::new(stack, delivery, move || {
+        OwnedFiber::new(stack, delivery, move || {
             // SAFETY: the context outlives every fiber of its worker: the
             // dispatcher returns (and the context is dropped) only after all
             // of them finished.
@@ -190,7 +191,7 @@ impl WorkerContext {
         })
     }
 
-    fn keep_spare(&self, fiber: Box<Fiber>) {
+    fn keep_spare(&self, fiber: OwnedFiber) {
         let mut pool = self.fiber_pool.borrow_mut();
         if pool.spares.len() < MAX_SPARE_FIBERS {
             pool.spares.push(fiber);
@@ -201,7 +202,7 @@ impl WorkerContext {
     }
 
     /// Lets a spare's loop return, then pools its stack.
-    fn retire(&self, mut fiber: Box<Fiber>) {
+    fn retire(&self, mut fiber: OwnedFiber) {
         self.retiring.set(true);
         self.running_fiber.set(Some(Waiter::fiber(fiber.parker())));
         let finished = fiber.resume().is_none();
@@ -219,7 +220,7 @@ impl WorkerContext {
         }
     }
 
-    fn recycle(&self, fiber: Box<Fiber>) {
+    fn recycle(&self, fiber: OwnedFiber) {
         let stack = fiber.into_stack();
         self.fiber_pool.borrow_mut().stacks.put(stack);
     }

@@ -13,7 +13,6 @@ use crate::park::{park_current, Waiter};
 use crate::queue::join_deque::Steal;
 use crate::task::{cell, Header};
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,20 +93,12 @@ pub(crate) fn reserve_loop_fiber() {
 }
 
 impl WorkerContext {
-    /// Takes `task` out of our next slot if it is there (the common case of
-    /// a task joined right after it was spawned), so that it runs once and
-    /// nobody pops a stale entry later. True if we now hold its queue entry.
+    /// Takes `task` out of our next slots if it is the newest there (the
+    /// common case of a task joined right after it was spawned), so that it
+    /// runs once and nobody pops a stale entry later. True if we now hold its
+    /// queue entry.
     fn take_from_next_slot(&self, task: NonNull<Header>) -> bool {
-        let slot = &self.me().next_slot;
-        if slot.load(Ordering::Relaxed) != task.as_ptr() {
-            return false;
-        }
-        // Only we fill the slot, so the swap returns `task` or, if a thief
-        // emptied it meanwhile, null. Acquire: pairs with the Release store
-        // or swap in `schedule_local`.
-        let taken = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
-        debug_assert!(taken.is_null() || taken == task.as_ptr());
-        !taken.is_null()
+        self.me().next_slots.take_newest_if(task.as_ptr())
     }
 
     /// Sleeps until `done()` (a task or scope this worker waits for is
@@ -125,7 +116,7 @@ impl WorkerContext {
     /// assumed this worker would run them).
     fn offer_queued_work(&self) {
         let me = self.me();
-        if !me.run_queue.is_empty() || !me.next_slot.load(Ordering::Relaxed).is_null() {
+        if !me.run_queue.is_empty() || !me.next_slots.is_empty() {
             self.shared.notify_parked();
         }
     }
