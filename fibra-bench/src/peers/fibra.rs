@@ -1,5 +1,6 @@
 //! fibra: `rt.block_on` + `fibra::spawn` (inside), `rt.spawn` from the main
-//! thread (outside, chained's first hop, memory), `fibra::join` inside
+//! thread (outside, memory), `spawn_detached` where the peers fire and forget
+//! (chained, skynet with channels, blocked tasks), `fibra::join` inside
 //! `rt.block_on` (fib, skynet fork-join), `fibra::spawn` +
 //! `JoinHandle::join` per node (skynet spawn); `fibra::chan::bounded(0)`
 //! (rendezvous, like Go's unbuffered channels) for ping-pong, skynet with
@@ -61,7 +62,7 @@ impl Peer for FibraPeer {
     fn skynet_chan(&self, leaves: u64) -> Option<u64> {
         Some(self.rt.block_on(move || {
             let (tx, rx) = ::fibra::chan::bounded(0);
-            drop(::fibra::spawn(move || skynet_chan(&tx, 0, leaves)));
+            ::fibra::spawn_detached(move || skynet_chan(&tx, 0, leaves));
             rx.recv().expect("the root reports")
         }))
     }
@@ -69,10 +70,10 @@ impl Peer for FibraPeer {
     fn block_on_channels(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
         let spawn_blocked = |started: Arc<Tally>, finished: Arc<Tally>| {
             let (tx, rx) = ::fibra::chan::bounded::<u64>(0);
-            drop(self.rt.spawn(move || {
+            self.rt.spawn_detached(move || {
                 started.add(1);
                 finished.add(rx.recv().expect("the caller sends"));
-            }));
+            });
             tx
         };
         let send = |tx: &::fibra::chan::Sender<u64>, i| tx.send(i).expect("the task waits");
@@ -116,7 +117,7 @@ impl Peer for FibraPeer {
 
     fn chained(&self, n: u64) -> Option<u64> {
         let (done, finished) = mpsc::channel();
-        drop(self.rt.spawn(move || hop(1, n, done)));
+        self.rt.spawn_detached(move || hop(1, n, done));
         Some(finished.recv().expect("the chain broke"))
     }
 
@@ -143,7 +144,7 @@ fn hop(i: u64, n: u64, done: mpsc::Sender<u64>) {
     if i >= n {
         done.send(i).unwrap();
     } else {
-        drop(::fibra::spawn(move || hop(i + 1, n, done)));
+        ::fibra::spawn_detached(move || hop(i + 1, n, done));
     }
 }
 
@@ -168,7 +169,7 @@ fn skynet_chan(parent: &::fibra::chan::Sender<u64>, num: u64, size: u64) {
     let child = size / SKYNET_FAN_OUT;
     for i in 0..SKYNET_FAN_OUT {
         let tx = tx.clone();
-        drop(::fibra::spawn(move || skynet_chan(&tx, num + i * child, child)));
+        ::fibra::spawn_detached(move || skynet_chan(&tx, num + i * child, child));
     }
     let sum = (0..SKYNET_FAN_OUT)
         .map(|_| rx.recv().expect("ten children report"))
