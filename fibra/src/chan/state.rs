@@ -137,6 +137,12 @@ impl<T, W: Copy> State<T, W> {
         self.blocked_receivers.len()
     }
 
+    /// Room allocated for receiver entries (for tests).
+    #[cfg(test)]
+    pub(super) fn blocked_receivers_capacity(&self) -> usize {
+        self.blocked_receivers.capacity()
+    }
+
     /// Sender entries queued with their values (for tests).
     #[cfg(test)]
     pub(super) fn blocked_senders(&self) -> usize {
@@ -300,12 +306,23 @@ impl<T, W: Copy> State<T, W> {
         };
         if self.blocked_receiver_index(ticket).is_none() {
             // Woken and still nothing: queue again (at the back).
-            self.blocked_receivers.push_back(BlockedReceiver {
+            self.queue_receiver(BlockedReceiver {
                 ticket,
                 owner: Owner::Plain(waiter),
             });
         }
         ticket
+    }
+
+    /// Appends to `blocked_receivers`. The first entry gets an allocation of
+    /// exactly one (a `VecDeque` would allocate room for four): most channels
+    /// never have more than one receiver waiting, and a task blocked on its
+    /// own channel should cost as little memory as can be.
+    fn queue_receiver(&mut self, entry: BlockedReceiver<W>) {
+        if self.blocked_receivers.capacity() == 0 {
+            self.blocked_receivers.reserve_exact(1);
+        }
+        self.blocked_receivers.push_back(entry);
     }
 
     fn blocked_receiver_index(&self, ticket: u64) -> Option<usize> {
@@ -345,7 +362,7 @@ impl<T, W: Copy> State<T, W> {
     /// Queues a select's receive arm (after `can_receive` said no).
     pub(super) fn register_select_receiver(&mut self, arm: SelectArmRef<W>) -> u64 {
         let ticket = self.ticket();
-        self.blocked_receivers.push_back(BlockedReceiver {
+        self.queue_receiver(BlockedReceiver {
             ticket,
             owner: Owner::Select(arm),
         });

@@ -86,6 +86,18 @@ fn state_full_buffer_refills_from_blocked_senders_in_order() {
 }
 
 #[test]
+fn state_a_lone_receiver_costs_one_entry_of_memory() {
+    // A task blocked on its own channel is the blocked-tasks benchmark's
+    // row: its queue entry gets an allocation of one, not four.
+    let mut state = State::<u32, u32>::new(Some(0));
+    let ticket = state.register_receiver(None, 1);
+    assert_eq!(state.blocked_receivers_capacity(), 1);
+    let _ = state.register_receiver(Some(ticket), 1); // still queued: no-op
+    assert_eq!(state.blocked_receivers(), 1);
+    state.leave(Some(ticket));
+}
+
+#[test]
 fn state_refill_wakes_a_registered_receiver() {
     // Capacity 1: R1 and R2 wait; a send wakes R1; a second sender blocks;
     // R1's receive moves that value in and must wake R2 for it.
