@@ -93,10 +93,16 @@ pub(super) enum SendStart<T, W> {
     Blocked(u64),
 }
 
+/// `State::capacity` of an unbounded channel (a bounded one this large could
+/// never fill its buffer anyway).
+const UNBOUNDED: usize = usize::MAX;
+
 pub(super) struct State<T, W> {
     buffer: VecDeque<T>,
     /// `None`: unbounded.
-    capacity: Option<usize>,
+    /// [`UNBOUNDED`] or the capacity (a plain `usize`, not an
+    /// `Option<usize>`: 8 bytes less per channel, see `queue_receiver`).
+    capacity: usize,
     blocked_senders: VecDeque<BlockedSender<T, W>>,
     blocked_receivers: VecDeque<BlockedReceiver<W>>,
     waiting_receivers: usize,
@@ -111,7 +117,7 @@ impl<T, W: Copy> State<T, W> {
     pub(super) fn new(capacity: Option<usize>) -> State<T, W> {
         State {
             buffer: VecDeque::new(),
-            capacity,
+            capacity: capacity.unwrap_or(UNBOUNDED),
             blocked_senders: VecDeque::new(),
             blocked_receivers: VecDeque::new(),
             waiting_receivers: 0,
@@ -123,7 +129,7 @@ impl<T, W: Copy> State<T, W> {
     }
 
     pub(super) fn capacity(&self) -> Option<usize> {
-        self.capacity
+        (self.capacity != UNBOUNDED).then_some(self.capacity)
     }
 
     /// Values buffered (not counting those of blocked senders).
@@ -156,9 +162,9 @@ impl<T, W: Copy> State<T, W> {
 
     fn has_room(&self) -> bool {
         match self.capacity {
-            None => true,
-            Some(0) => self.buffer.len() < self.waiting_receivers + self.chosen_receivers,
-            Some(capacity) => self.buffer.len() < capacity,
+            UNBOUNDED => true,
+            0 => self.buffer.len() < self.waiting_receivers + self.chosen_receivers,
+            capacity => self.buffer.len() < capacity,
         }
     }
 
@@ -190,7 +196,7 @@ impl<T, W: Copy> State<T, W> {
         if self.has_room() {
             return Ok(self.push(value));
         }
-        if self.capacity == Some(0) {
+        if self.capacity == 0 {
             // No room: only select entries can be queued (invariant 5).
             // Choosing one promises it this value (invariant 4).
             if let Some(select) = self.wake_one_receiver() {
@@ -281,7 +287,7 @@ impl<T, W: Copy> State<T, W> {
     /// moves the oldest claimable sender's value in (invariant 3). Capacity 0
     /// never refills: its receivers take from the senders' entries.
     fn refill(&mut self) -> Wakes<W> {
-        if self.capacity == Some(0) || !self.has_room() {
+        if self.capacity == 0 || !self.has_room() {
             return Wakes::none();
         }
         match self.take_from_sender() {
@@ -317,7 +323,8 @@ impl<T, W: Copy> State<T, W> {
     /// Appends to `blocked_receivers`. The first entry gets an allocation of
     /// exactly one (a `VecDeque` would allocate room for four): most channels
     /// never have more than one receiver waiting, and a task blocked on its
-    /// own channel should cost as little memory as can be.
+    /// own channel should cost as little memory as can be (the issue's
+    /// target is 4.5 KB per blocked task, stack page included).
     fn queue_receiver(&mut self, entry: BlockedReceiver<W>) {
         if self.blocked_receivers.capacity() == 0 {
             self.blocked_receivers.reserve_exact(1);
@@ -356,7 +363,7 @@ impl<T, W: Copy> State<T, W> {
     pub(super) fn can_send(&self, me: &Arc<Selection<W>>) -> bool {
         self.receivers == 0
             || self.has_room()
-            || (self.capacity == Some(0) && self.blocked_receivers.iter().any(|r| r.owner.is_live_for(me)))
+            || (self.capacity == 0 && self.blocked_receivers.iter().any(|r| r.owner.is_live_for(me)))
     }
 
     /// Queues a select's receive arm (after `can_receive` said no).
