@@ -96,6 +96,7 @@ impl Idle {
     /// A cheap, unfenced hint: true if a producer might have to wake
     /// someone (nobody searching and somebody asleep). Only for producers that
     /// run the work themselves if nobody is woken (see `Shared`).
+    #[inline]
     pub(crate) fn may_need_wakeup(&self) -> bool {
         let counts = Counts(self.state.load(Ordering::Relaxed));
         counts.searching() == 0 && counts.unparked() < self.num_workers

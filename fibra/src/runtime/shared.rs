@@ -142,6 +142,7 @@ impl Shared {
     /// wake-up can only cost parallelism, never progress: the common case,
     /// where nobody sleeps or someone searches, is decided by a plain load
     /// without the SeqCst fence (Go's `wakep` after `runqput` does the same).
+    #[inline]
     pub(crate) fn notify_parked_from_worker(&self) {
         if self.idle.may_need_wakeup() {
             self.notify_parked();
