@@ -275,6 +275,33 @@ mod loom_tests {
         assert!(explored > 1, "loom explored {explored} interleavings");
     }
 
+    /// A joiner on the owner takes its task back (`take_newest_if`) while a
+    /// thief steals it: it goes to exactly one of them. (The entry is the
+    /// ring's only one, so that the thief's scan reaches it.)
+    #[test]
+    fn take_newest_if_races_a_thief() {
+        let explored = crate::loom::model_counting(|| {
+            let ring = Arc::new(NextSlots::new());
+            let task = boxed(7);
+            assert!(ring.push(task).is_none());
+            let thief = {
+                let ring = ring.clone();
+                thread::spawn(move || ring.steal().map(|t| t as usize))
+            };
+            let taken_back = ring.take_newest_if(task);
+            let stolen = thief.join().unwrap();
+            let left = ring.pop();
+            let owners =
+                usize::from(taken_back) + usize::from(stolen.is_some()) + usize::from(left.is_some());
+            assert_eq!(
+                owners, 1,
+                "taken back: {taken_back}, stolen: {stolen:?}, left: {left:?}"
+            );
+            assert_eq!(unbox(task), 7);
+        });
+        assert!(explored > 1, "loom explored {explored} interleavings");
+    }
+
     /// Two thieves race each other and the owner's pop and push.
     #[test]
     fn two_thieves_and_the_owner() {
