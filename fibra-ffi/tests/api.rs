@@ -13,13 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 fn every_spawned_task_runs_exactly_once() {
     const TASKS: usize = 20_000;
     let rt = new_runtime(2);
-    let wg = new_waitgroup();
+    let wg = new_waitgroup_counting(TASKS);
     let slots: Vec<Slot> = (0..TASKS).map(|_| Slot::new(wg)).collect();
-    // SAFETY: live wait group.
-    expect(
-        unsafe { fibra_waitgroup_add(wg, TASKS as i64) },
-        FibraStatus::FIBRA_OK,
-    );
     for (i, slot) in slots.iter().enumerate() {
         let cancel = if i % 2 == 0 { Some(cancel_slot as _) } else { None };
         // SAFETY: live runtime; the slots outlive the tasks (we wait below).
@@ -202,12 +197,7 @@ unsafe extern "C" fn free_own_runtime(arg: *mut c_void) {
 fn freeing_from_a_task_cancels_queued_tasks_through_their_cancel_callback() {
     const QUEUED: usize = 500;
     let rt = new_runtime(1);
-    let wg = new_waitgroup();
-    // SAFETY: live wait group.
-    expect(
-        unsafe { fibra_waitgroup_add(wg, QUEUED as i64) },
-        FibraStatus::FIBRA_OK,
-    );
+    let wg = new_waitgroup_counting(QUEUED);
     // The only worker waits on the gate, so the tasks below stay queued.
     let gate = Gate::new();
     gate.hold_a_worker(rt);
@@ -226,8 +216,8 @@ fn freeing_from_a_task_cancels_queued_tasks_through_their_cancel_callback() {
     let slots: Vec<Slot> = (0..QUEUED).map(|_| Slot::new(wg)).collect();
     let mut joinable = std::ptr::null_mut();
     for (i, slot) in slots.iter().enumerate() {
-        // SAFETY: live runtime; slots outlive the tasks (waited below).
         let status = if i == 0 {
+            // SAFETY: live runtime; slots outlive the tasks (waited below).
             unsafe {
                 fibra_task_spawn(
                     rt,
@@ -238,6 +228,7 @@ fn freeing_from_a_task_cancels_queued_tasks_through_their_cancel_callback() {
                 )
             }
         } else {
+            // SAFETY: as above.
             unsafe { fibra_spawn_with_cancel(rt, Some(run_slot), slot.as_arg(), Some(cancel_slot)) }
         };
         expect(status, FibraStatus::FIBRA_OK);
@@ -289,12 +280,7 @@ unsafe impl<T> Send for SendPtr<T> {}
 fn freeing_from_outside_runs_or_cancels_each_task_exactly_once() {
     const QUEUED: usize = 2000;
     let rt = new_runtime(1);
-    let wg = new_waitgroup();
-    // SAFETY: live wait group.
-    expect(
-        unsafe { fibra_waitgroup_add(wg, QUEUED as i64) },
-        FibraStatus::FIBRA_OK,
-    );
+    let wg = new_waitgroup_counting(QUEUED);
     // The only worker runs the gate's task, so the free below waits for it.
     let gate = Gate::new();
     gate.hold_a_worker(rt);
@@ -351,12 +337,7 @@ fn freeing_from_outside_runs_or_cancels_each_task_exactly_once() {
 fn task_handles_outlive_their_runtime() {
     const TASKS: usize = 100;
     let rt = new_runtime(2);
-    let wg = new_waitgroup();
-    // SAFETY: live wait group.
-    expect(
-        unsafe { fibra_waitgroup_add(wg, TASKS as i64) },
-        FibraStatus::FIBRA_OK,
-    );
+    let wg = new_waitgroup_counting(TASKS);
     let slots: Vec<Slot> = (0..TASKS).map(|_| Slot::new(wg)).collect();
     let tasks: Vec<*mut FibraTask> = slots
         .iter()

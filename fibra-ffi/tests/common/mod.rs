@@ -38,6 +38,17 @@ pub fn new_waitgroup() -> *mut FibraWaitGroup {
     wg
 }
 
+/// A new wait group whose count is `count`.
+pub fn new_waitgroup_counting(count: usize) -> *mut FibraWaitGroup {
+    let wg = new_waitgroup();
+    // SAFETY: a live wait group.
+    expect(
+        unsafe { fibra_waitgroup_add(wg, count as i64) },
+        FibraStatus::FIBRA_OK,
+    );
+    wg
+}
+
 /// One task's record: how many times its function and its cancel callback
 /// ran, and the wait group both of them mark done.
 pub struct Slot {
