@@ -176,9 +176,12 @@ fn ready_select_picks_uniformly_among_ready_arms() {
         counts[select(&mut [&mut a, &mut b, &mut c])] += 1;
     }
     assert_eq!(counts[1], 0);
+    // 40-60% of 4,000 rounds fails with probability ~1e-36; under Miri
+    // (200 rounds) the band is 30-70% (~1e-8), 40-60% would fail 0.4% of runs.
+    let (low, high) = if cfg!(miri) { (3, 7) } else { (4, 6) };
     for count in [counts[0], counts[2]] {
         assert!(
-            count * 10 >= rounds * 4 && count * 10 <= rounds * 6,
+            count * 10 >= rounds * low && count * 10 <= rounds * high,
             "unfair: {counts:?}"
         );
     }

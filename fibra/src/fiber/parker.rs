@@ -177,8 +177,12 @@ mod free_list {
     use std::sync::Mutex;
 
     /// Parkers of fibers that ended, ready for reuse (never freed: see the
-    /// module docs). Fibers are created rarely (only when a task blocks and
-    /// no spare fiber exists), so a lock is cheap enough here.
+    /// module docs). A fiber is created only when a task blocks and its
+    /// worker has no spare fiber, and a parker is taken from here only then:
+    /// rare in steady state, but once per blocked task while blocked tasks
+    /// pile up (skynet with channels, a million blocked tasks), when every
+    /// worker takes this lock. A per-worker cache would avoid that; not
+    /// measured as a cost yet.
     static FREE: Mutex<Vec<&'static FiberParker>> = Mutex::new(Vec::new());
 
     /// New parkers are made this many at a time, in one allocation: a

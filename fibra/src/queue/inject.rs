@@ -3,8 +3,8 @@
 //!
 //! Producers are threads that are not workers (their spawns must never touch a
 //! worker's ring, which has a single owner) and workers whose ring overflowed
-//! (they move half of it here in one batch). Consumers are workers, which take
-//! a batch at a time: when their ring is empty, and every
+//! (they move half of it here in one batch). Consumers are workers: a batch
+//! when their ring is empty, and one task every
 //! [`GLOBAL_QUEUE_INTERVAL`](crate::worker) ticks so that a busy worker
 //! cannot starve the global queue.
 //!
@@ -95,7 +95,7 @@ pub(crate) struct InjectQueue<T: Linked> {
     /// Written under the `consumer` lock, read without it.
     consumer_mirror: CachePadded<ConsumerMirror>,
     closed: AtomicBool,
-    /// The queue's own node, from `Box::into_raw` (freed in `Drop`; a raw
+    /// The queue's own node, from `Box::leak` (freed in `Drop`; a raw
     /// pointer, not a `Box`, so that moving the queue keeps pointers derived
     /// from it valid).
     stub: NonNull<Link>,

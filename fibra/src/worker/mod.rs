@@ -358,7 +358,8 @@ impl WorkerContext {
             return None;
         }
         let task = NonNull::new(me.next_slots.pop()?)?;
-        self.next_slot_runs.set(self.next_slot_runs.get() + 1);
+        self.next_slot_runs
+            .set(self.next_slot_runs.get().saturating_add(1));
         Some(task)
     }
 
