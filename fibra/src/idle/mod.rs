@@ -6,6 +6,10 @@
 
 use crate::loom::atomic::{fence, AtomicUsize, Ordering};
 use crate::loom::{lock, Mutex};
+use placement::Cpu;
+pub(crate) use placement::WakeNear;
+
+mod placement;
 
 /// Low bits of `state`: searching workers. High bits: unparked workers.
 const SEARCHING_BITS: u32 = 16;
@@ -18,7 +22,9 @@ pub(crate) const MAX_WORKERS: usize = SEARCHING_MASK;
 pub(crate) struct Idle {
     state: AtomicUsize,
     num_workers: usize,
-    sleepers: Mutex<Vec<usize>>,
+    /// Parked workers, oldest first, with the CPU each parked on (a hint
+    /// for [`placement::choose`]).
+    sleepers: Mutex<Vec<(usize, Cpu)>>,
 }
 
 #[derive(Clone, Copy)]
@@ -73,11 +79,12 @@ impl Idle {
     /// the caller must then check every queue for work (README.md, S2).
     #[must_use]
     pub(crate) fn transition_worker_to_parked(&self, worker: usize, was_searching: bool) -> bool {
+        let cpu = placement::current_cpu();
         let mut sleepers = lock(&self.sleepers);
         let dec = UNPARKED_ONE + if was_searching { SEARCHING_ONE } else { 0 };
         // SeqCst: S1 in README.md; pairs with the producer's fence + load.
         let prev = Counts(self.state.fetch_sub(dec, Ordering::SeqCst));
-        sleepers.push(worker);
+        sleepers.push((worker, cpu));
         drop(sleepers);
         // SeqCst fence: S1 -> fence -> S2 (the caller's queue checks).
         fence(Ordering::SeqCst);
@@ -108,22 +115,23 @@ impl Idle {
         if !self.should_wake() {
             return None;
         }
-        self.choose_sleeper()
+        self.choose_sleeper(WakeNear::OtherCpu)
     }
 
     /// Like [`worker_to_notify`](Self::worker_to_notify), for a producer
     /// that has already issued a SeqCst fence after making its work visible
     /// (the global queue's push does, for its own closing handshake): that
     /// fence is the producer fence of README.md, so none is repeated here.
-    pub(crate) fn worker_to_notify_after_fence(&self) -> Option<usize> {
+    pub(crate) fn worker_to_notify_after_fence(&self, near: WakeNear) -> Option<usize> {
         let counts = self.counts();
         if counts.searching() != 0 || counts.unparked() >= self.num_workers {
             return None;
         }
-        self.choose_sleeper()
+        self.choose_sleeper(near)
     }
 
-    fn choose_sleeper(&self) -> Option<usize> {
+    fn choose_sleeper(&self, near: WakeNear) -> Option<usize> {
+        let waker_cpu = placement::current_cpu();
         let mut sleepers = lock(&self.sleepers);
         if !self.should_wake() {
             return None;
@@ -131,14 +139,15 @@ impl Idle {
         // SeqCst: a producer racing with us sees the new searcher.
         self.state
             .fetch_add(UNPARKED_ONE + SEARCHING_ONE, Ordering::SeqCst);
-        let worker = sleepers.pop();
-        debug_assert!(worker.is_some(), "unparked < num_workers implies a sleeper");
-        worker
+        // Not necessarily the newest sleeper: see `placement`.
+        let chosen = placement::choose(&sleepers, waker_cpu, near);
+        debug_assert!(chosen.is_some(), "unparked < num_workers implies a sleeper");
+        chosen.map(|position| sleepers.remove(position).0)
     }
 
     /// Whether `worker` is still registered as a sleeper (not yet notified).
     pub(crate) fn is_parked(&self, worker: usize) -> bool {
-        lock(&self.sleepers).contains(&worker)
+        lock(&self.sleepers).iter().any(|&(w, _)| w == worker)
     }
 
     /// Wakes `worker` for work only it can run (its own woken fibers): if it
@@ -156,9 +165,10 @@ impl Idle {
             return false;
         }
         let mut sleepers = lock(&self.sleepers);
-        match sleepers.iter().position(|&w| w == worker) {
+        match sleepers.iter().position(|&(w, _)| w == worker) {
             Some(i) => {
-                sleepers.swap_remove(i);
+                // Not swap_remove: the list stays oldest first.
+                sleepers.remove(i);
                 // SeqCst: as in `worker_to_notify`.
                 self.state
                     .fetch_add(UNPARKED_ONE + SEARCHING_ONE, Ordering::SeqCst);
@@ -172,9 +182,9 @@ impl Idle {
     /// there; it then counts as unparked, not searching.
     pub(crate) fn unpark_worker_by_id(&self, worker: usize) -> bool {
         let mut sleepers = lock(&self.sleepers);
-        match sleepers.iter().position(|&w| w == worker) {
+        match sleepers.iter().position(|&(w, _)| w == worker) {
             Some(i) => {
-                sleepers.swap_remove(i);
+                sleepers.remove(i); // not swap_remove: see above
                 self.state.fetch_add(UNPARKED_ONE, Ordering::SeqCst); // as in worker_to_notify
                 true
             }

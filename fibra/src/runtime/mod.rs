@@ -281,19 +281,6 @@ impl Handle {
         spawn_detached_on(&self.shared, f)
     }
 
-    /// # Safety
-    /// Whatever `f` and its output borrow must outlive the task: the caller
-    /// waits for it (through the returned handle or otherwise) before those
-    /// borrows end.
-    pub(crate) unsafe fn spawn_unchecked<F, T>(&self, f: F) -> JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send,
-        T: Send,
-    {
-        // SAFETY: forwarded to the caller.
-        unsafe { spawn_unchecked_on(&self.shared, f) }
-    }
-
     /// Runs `f` as a task on this runtime and waits for its result, like Go's
     /// main goroutine. `f` may borrow from the caller.
     ///
@@ -314,7 +301,10 @@ impl Handle {
         }
         // SAFETY: `join` below returns only once the task has run or been
         // dropped, so `f`'s borrows outlive the task; `join` does not unwind.
-        let handle = unsafe { self.spawn_unchecked(f) };
+        let task = unsafe { cell::allocate(f, 2, Arc::as_ptr(&self.shared) as usize) };
+        self.shared.schedule_then_block(task);
+        // SAFETY: `allocate` created the handle reference; it is ours.
+        let handle = unsafe { JoinHandle::<T>::from_raw(task) };
         match handle.join() {
             Ok(value) => value,
             Err(error) if error.is_panic() => crate::worker::resume(error.into_panic()),
@@ -386,7 +376,9 @@ where
 }
 
 /// # Safety
-/// As for [`Handle::spawn_unchecked`].
+/// Whatever `f` and its output borrow must outlive the task: the caller
+/// waits for it (through the returned handle or otherwise) before those
+/// borrows end.
 unsafe fn spawn_unchecked_on<F, T>(shared: &Arc<Shared>, f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send,
@@ -402,7 +394,7 @@ where
 /// the handle's, and any extra the caller keeps (a scope's).
 ///
 /// # Safety
-/// As for [`Handle::spawn_unchecked`].
+/// As for [`spawn_unchecked_on`].
 pub(crate) unsafe fn spawn_raw<F, T>(shared: &Arc<Shared>, f: F, refs: u32) -> NonNull<Header>
 where
     F: FnOnce() -> T + Send,

@@ -9,7 +9,7 @@
 
 use super::metrics::WorkerCounters;
 use crate::fiber::{inbox::Inbox, parker::FiberParker};
-use crate::idle::Idle;
+use crate::idle::{Idle, WakeNear};
 use crate::padded::CachePadded;
 use crate::park::Parker;
 use crate::queue::{inject::InjectQueue, join_deque::JoinDeque, local::LocalQueue, next_slots::NextSlots};
@@ -88,13 +88,25 @@ impl Shared {
         }
         worker::with_current(|cx| match cx {
             Some(cx) if Arc::ptr_eq(&cx.shared, self) => cx.schedule_local(task),
-            _ => self.schedule_remote(task),
+            _ => self.schedule_remote(task, WakeNear::OtherCpu),
         })
     }
 
-    fn schedule_remote(&self, task: NonNull<Header>) {
+    /// Schedules a freshly allocated task through the global queue for a
+    /// caller that is not one of our workers and blocks right after, waiting
+    /// for it (`block_on`): a sleeper is woken on the caller's CPU if one
+    /// parked there (see `idle/placement.rs`).
+    pub(crate) fn schedule_then_block(&self, task: NonNull<Header>) {
+        if self.is_closed() {
+            self.cancel(task);
+        } else {
+            self.schedule_remote(task, WakeNear::SameCpu);
+        }
+    }
+
+    fn schedule_remote(&self, task: NonNull<Header>, near: WakeNear) {
         match self.inject.push(task) {
-            Ok(()) => self.notify_parked_after_fence(),
+            Ok(()) => self.notify_parked_after_fence(near),
             Err(refused) => refused.into_iter().for_each(|t| self.cancel(t)),
         }
     }
@@ -103,7 +115,7 @@ impl Shared {
     /// the runtime closed meanwhile).
     pub(crate) fn push_batch_to_global(&self, batch: impl IntoIterator<Item = *mut Header>) {
         match self.inject.push_batch(batch.into_iter().filter_map(NonNull::new)) {
-            Ok(()) => self.notify_parked_after_fence(),
+            Ok(()) => self.notify_parked_after_fence(WakeNear::OtherCpu),
             Err(refused) => refused.into_iter().for_each(|t| self.cancel(t)),
         }
     }
@@ -130,8 +142,8 @@ impl Shared {
 
     /// [`notify_parked`](Self::notify_parked) after a push to the global
     /// queue, whose SeqCst fence (after the push) serves as the producer's.
-    fn notify_parked_after_fence(&self) {
-        if let Some(index) = self.idle.worker_to_notify_after_fence() {
+    fn notify_parked_after_fence(&self, near: WakeNear) {
+        if let Some(index) = self.idle.worker_to_notify_after_fence(near) {
             self.workers[index].parker.unpark();
         }
     }
