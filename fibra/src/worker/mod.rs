@@ -382,17 +382,21 @@ impl WorkerContext {
             .min(room + 1);
         // Copied out under the consumer lock, queued locally after it is
         // released, so that other workers wait for that lock as little as can be.
-        let mut batch = [None; GLOBAL_BATCH];
+        let mut batch = [std::ptr::null_mut(); GLOBAL_BATCH];
         let mut taken = 0;
         shared.inject.pop_batch(want, |task| {
-            batch[taken] = Some(task);
+            batch[taken] = task.as_ptr();
             taken += 1;
         });
         self.me().metrics.from_global.add_owner(taken as u64);
-        let mut tasks = batch[..taken].iter().flatten().copied();
-        let first = tasks.next();
-        tasks.for_each(|task| self.push_back(task));
-        first
+        let (&first, rest) = batch[..taken].split_first()?;
+        // One publication for the whole batch. It all fits (thieves only
+        // make room after `room` was read); the loop is a safety net.
+        let queued = self.me().run_queue.push_back_many(rest);
+        for &task in &rest[queued..] {
+            self.push_back(NonNull::new(task).expect("popped tasks are non-null"));
+        }
+        NonNull::new(first)
     }
 
     /// One task from the global queue, for its turn every
