@@ -352,20 +352,24 @@ mod loom_tests {
         *unsafe { Box::from_raw(p) }
     }
 
+    /// A thread that steals half of `victim` into a queue of its own and
+    /// returns what it stole.
+    fn spawn_thief(victim: &Arc<LocalQueue<usize>>) -> thread::JoinHandle<Vec<usize>> {
+        let victim = victim.clone();
+        thread::spawn(move || {
+            let mine = LocalQueue::new();
+            victim.steal_half_into(&mine);
+            std::iter::from_fn(|| mine.pop()).map(unbox).collect()
+        })
+    }
+
     /// The owner pushes past capacity (overflowing) and pops while a thief
     /// steals half: every value comes out exactly once.
     #[test]
     fn push_pop_steal_overflow() {
         let explored = crate::loom::model_counting(|| {
             let victim = Arc::new(LocalQueue::new());
-            let thief = {
-                let victim = victim.clone();
-                thread::spawn(move || {
-                    let mine = LocalQueue::new();
-                    victim.steal_half_into(&mine);
-                    std::iter::from_fn(|| mine.pop()).map(unbox).collect::<Vec<_>>()
-                })
-            };
+            let thief = spawn_thief(&victim);
             let mut seen = Vec::new();
             for i in 0..(CAPACITY + 2) {
                 if let Err(batch) = victim.push_back(boxed(i)) {
@@ -391,14 +395,7 @@ mod loom_tests {
     fn push_many_races_a_thief() {
         let explored = crate::loom::model_counting(|| {
             let victim = Arc::new(LocalQueue::new());
-            let thief = {
-                let victim = victim.clone();
-                thread::spawn(move || {
-                    let mine = LocalQueue::new();
-                    victim.steal_half_into(&mine);
-                    std::iter::from_fn(|| mine.pop()).map(unbox).collect::<Vec<_>>()
-                })
-            };
+            let thief = spawn_thief(&victim);
             let batch: Vec<_> = (0..CAPACITY + 1).map(boxed).collect();
             let queued = victim.push_back_many(&batch);
             let mut seen = Vec::new();
@@ -426,16 +423,7 @@ mod loom_tests {
             for i in 0..3 {
                 assert!(victim.push_back(boxed(i)).is_ok());
             }
-            let thieves: Vec<_> = (0..2)
-                .map(|_| {
-                    let victim = victim.clone();
-                    thread::spawn(move || {
-                        let mine = LocalQueue::new();
-                        victim.steal_half_into(&mine);
-                        std::iter::from_fn(|| mine.pop()).map(unbox).collect::<Vec<_>>()
-                    })
-                })
-                .collect();
+            let thieves: Vec<_> = (0..2).map(|_| spawn_thief(&victim)).collect();
             let mut seen: Vec<usize> = victim.pop().into_iter().map(unbox).collect();
             for t in thieves {
                 seen.extend(t.join().unwrap());
