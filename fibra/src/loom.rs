@@ -26,6 +26,15 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     }
 }
 
+/// Locks a mutex if nobody holds it (ignoring poisoning, as [`lock`]).
+pub(crate) fn try_lock<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match mutex.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
 /// Runs a loom model with a bounded preemption count and returns how many
 /// interleavings loom explored, so each test can assert it explored more than
 /// one (a model that silently ran on plain atomics would explore exactly one).

@@ -58,7 +58,7 @@
 //! (`single_pushes`, a Relaxed add on the line their swap just took).
 
 use crate::loom::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, Ordering};
-use crate::loom::{lock, thread, Mutex};
+use crate::loom::{lock, thread, try_lock, Mutex};
 use crate::padded::CachePadded;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
@@ -251,8 +251,10 @@ impl<T: Linked> InjectQueue<T> {
 
     /// Removes up to `max` nodes from the front, passing each to `sink` in
     /// FIFO order (under the consumer lock: `sink` must be short). Returns
-    /// the count, which may be 0 while a producer is mid-push (then it
-    /// yields once, so that a preempted producer can finish).
+    /// the count, which may be 0 although nodes are queued: while another
+    /// consumer holds the lock, and while a producer is mid-push (then it
+    /// yields once, so that a preempted producer can finish). Callers look
+    /// again later; none may take 0 to mean "empty" (that is `is_empty`).
     pub(crate) fn pop_batch(&self, max: usize, mut sink: impl FnMut(NonNull<T>)) -> usize {
         if self.is_empty() || max == 0 {
             return 0;
@@ -260,7 +262,12 @@ impl<T: Linked> InjectQueue<T> {
         let mut count = 0;
         let mut pending = false;
         {
-            let mut consumer = lock(&self.consumer);
+            // Another consumer is taking its share right now: rather than
+            // wait for the lock (a futex sleep when contended), report
+            // nothing and let the caller look elsewhere or again.
+            let Some(mut consumer) = try_lock(&self.consumer) else {
+                return 0;
+            };
             while count < max {
                 match self.pop(&mut consumer) {
                     // SAFETY: every queued link came from `T::link`.
