@@ -18,10 +18,12 @@
 //! run queue (FIFO) and by the worker's cap on consecutive next-slot runs.
 //!
 //! Protocol: every non-null slot value is a task owned by the ring, and it
-//! leaves through exactly one successful `swap`: the owner's pop, the
-//! owner's evicting push, or a thief's steal. Only the owner stores non-null
-//! values (with `swap`, so an occupant is never overwritten unseen); thieves
-//! and pops only swap in null. So no task is lost or taken twice, whatever
+//! leaves through exactly one successful RMW that puts null in its place:
+//! the owner's pop or evicting push (`swap`), or a thief's steal (`swap`, or
+//! a compare-exchange after a look with `peek`: a thief gives the owner a
+//! moment before it takes the newest entry, see `worker::steal_from`). Only
+//! the owner stores non-null values (with `swap`, so an occupant is never
+//! overwritten unseen); thieves and pops only put in null. So no task is lost or taken twice, whatever
 //! the interleaving (checked by the loom models below). `top` and `len` are
 //! written by the owner only; thieves read `top` as a hint. Owner-side
 //! invariant: the live entries lie at positions `top - len .. top` (some may
@@ -35,6 +37,14 @@ use std::ptr;
 pub(crate) const SLOTS: usize = 16;
 #[cfg(loom)]
 pub(crate) const SLOTS: usize = 2;
+
+/// What [`NextSlots::peek`] saw.
+pub(crate) struct Peeked<T> {
+    position: u32,
+    task: *mut T,
+    /// The entry sat just below `top`: the owner pops it next.
+    pub(crate) newest: bool,
+}
 
 /// The ring (see the module docs).
 pub(crate) struct NextSlots<T> {
@@ -130,6 +140,33 @@ impl<T> NextSlots<T> {
             let task = slot.swap(ptr::null_mut(), Ordering::Acquire);
             (!task.is_null()).then_some(task)
         })
+    }
+
+    /// The entry [`steal`](Self::steal) would try first, left in place: its
+    /// position, its task, and whether it is the newest entry (the one the
+    /// owner runs next). A hint (it may leave at any moment). Any thread.
+    pub(crate) fn peek(&self) -> Option<Peeked<T>> {
+        let top = self.top.load(Ordering::Relaxed); // a hint only
+        (0..SLOTS as u32).find_map(|i| {
+            let position = top.wrapping_add(i);
+            let task = self.slot(position).load(Ordering::Relaxed);
+            (!task.is_null()).then_some(Peeked {
+                position,
+                task,
+                // The scan ends at `top - 1` (modulo the ring).
+                newest: i == SLOTS as u32 - 1,
+            })
+        })
+    }
+
+    /// Takes `task` if it is still at `position`, where [`peek`](Self::peek)
+    /// saw it. Any thread. (If the owner ran it and pushed the same cell
+    /// again, that is still a queued task, ours to take.)
+    pub(crate) fn steal_if_still(&self, peeked: &Peeked<T>) -> Option<*mut T> {
+        // Acquire: pairs with the Release swap in `push`, as in `steal`.
+        self.slot(peeked.position)
+            .compare_exchange(peeked.task, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed)
+            .ok()
     }
 
     /// Whether every slot is empty; a hint (entries may come and go).
@@ -298,6 +335,34 @@ mod loom_tests {
                 "taken back: {taken_back}, stolen: {stolen:?}, left: {left:?}"
             );
             assert_eq!(unbox(task), 7);
+        });
+        assert!(explored > 1, "loom explored {explored} interleavings");
+    }
+
+    /// A thief that looks first and takes later (`peek`, then
+    /// `steal_if_still`) races the owner's pushes (evicting) and pops:
+    /// every value comes out exactly once. (Fails with a load and a store in
+    /// place of the compare-exchange: checked.)
+    #[test]
+    fn steal_after_a_look_races_the_owner() {
+        let explored = crate::loom::model_counting(|| {
+            let ring = Arc::new(NextSlots::new());
+            assert!(ring.push(boxed(0)).is_none());
+            let thief = {
+                let ring = ring.clone();
+                thread::spawn(move || {
+                    let peeked = ring.peek()?;
+                    ring.steal_if_still(&peeked).map(unbox)
+                })
+            };
+            let mut seen: Vec<usize> = ring.pop().into_iter().map(unbox).collect();
+            for i in 1..SLOTS + 1 {
+                seen.extend(ring.push(boxed(i)).map(unbox));
+            }
+            seen.extend(thief.join().unwrap());
+            seen.extend(std::iter::from_fn(|| ring.pop()).map(unbox));
+            seen.sort_unstable();
+            assert_eq!(seen, (0..SLOTS + 1).collect::<Vec<_>>());
         });
         assert!(explored > 1, "loom explored {explored} interleavings");
     }

@@ -56,7 +56,7 @@ use crate::time::timers::Timers;
 use std::cell::{Cell, RefCell};
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Check the global queue first every this many ticks (Go uses 61, a prime,
 /// so that the check does not fall into step with periodic workloads).
@@ -72,6 +72,9 @@ pub(crate) const MAX_NEXT_SLOT_RUNS: u32 = 16;
 const MAX_WOKEN_FIBER_RUNS: u32 = 3;
 /// The most tasks a worker takes from the global queue at once.
 const GLOBAL_BATCH: usize = LOCAL_CAPACITY / 2;
+/// How long a thief leaves a victim's next-slot entry alone before taking
+/// it (Go waits 3 µs for `runnext`: about 50 channel operations).
+const NEXT_SLOT_GRACE: Duration = Duration::from_micros(20);
 /// How many more times an idle worker looks for work before it parks.
 const LOOKS_BEFORE_PARKING: u32 = 32;
 /// Longest sleep of a `join` waiting for its stolen half between looks for
@@ -126,6 +129,15 @@ pub const FIBERS_ENV: &str = "FIBRA_FIBERS";
 /// stacks, so under it never.
 fn fibers_enabled() -> bool {
     cfg!(not(miri)) && std::env::var_os(FIBERS_ENV).map_or(true, |value| value != "0")
+}
+
+/// Spins for [`NEXT_SLOT_GRACE`] (a thief has nothing better to do, and a
+/// sleep would last far longer than asked).
+fn wait_out_next_slot_grace() {
+    let start = Instant::now();
+    while start.elapsed() < NEXT_SLOT_GRACE {
+        std::hint::spin_loop();
+    }
 }
 
 thread_local! {
@@ -480,7 +492,18 @@ impl WorkerContext {
                 Steal::Empty => break,
             }
         }
-        let task = NonNull::new(victim.next_slots.steal()?)?;
+        let peeked = victim.next_slots.peek()?;
+        if peeked.newest {
+            // Go's grace for `runnext`: the victim spawned this task last
+            // and is about to run it itself, typically once the spawner
+            // blocks on a channel with it. Taken now, the task would run on
+            // another worker than its partner for good, and every message
+            // between them would cross workers (ping-pong: about 1 µs a
+            // round trip instead of 0.2). Take it only if it is still there
+            // a moment later. Older entries wait for the newer ones anyway.
+            wait_out_next_slot_grace();
+        }
+        let task = NonNull::new(victim.next_slots.steal_if_still(&peeked)?)?;
         me.metrics.stolen_tasks.add_owner(1);
         Some(Work::Task(task))
     }
