@@ -7,13 +7,9 @@
 
 mod common;
 
-use common::with_hang_guard;
+use common::{runtime, with_hang_guard};
 use fibra::chan::{bounded, unbounded, Receiver, Sender};
 use fibra::Runtime;
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
 
 /// Two tasks pass a counter back and forth `rounds` times over two
 /// channels of `capacity`; returns the final count.

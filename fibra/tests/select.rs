@@ -9,19 +9,15 @@
 
 mod common;
 
-use common::{scaled, with_hang_guard};
+use common::{runtime, scaled, with_hang_guard};
 use fibra::chan::{
     bounded, select as select_dyn, unbounded, Receiver, RecvArm, RecvError, RecvTimeoutError, SelectArm,
     SendError, SendTimeoutError, Sender,
 };
-use fibra::{select, Runtime};
+use fibra::select;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
 
 /// Whether `count` of `total` lies within 40%..=60%.
 fn about_half(count: usize, total: usize) -> bool {

@@ -11,18 +11,13 @@
 
 mod common;
 
-use common::{scaled, with_hang_guard};
+use common::{runtime, scaled, with_hang_guard};
 use fibra::sync::{Condvar, Mutex, Semaphore, WaitGroup};
-use fibra::Runtime;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
 
 #[test]
 fn tasks_increment_a_counter_under_the_mutex_on_two_workers() {

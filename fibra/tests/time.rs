@@ -6,16 +6,11 @@
 
 mod common;
 
-use common::{with_hang_guard, RunTracker};
+use common::{runtime, with_hang_guard, RunTracker};
 use fibra::time::{sleep, sleep_until};
-use fibra::Runtime;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
 
 /// Sleeps of 0 to 25 ms, and `sleep_until` an instant, in tasks on two
 /// workers: none returns before its deadline.

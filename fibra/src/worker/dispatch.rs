@@ -204,9 +204,12 @@ impl WorkerContext {
     /// Lets a spare's loop return, then pools its stack.
     fn retire(&self, mut fiber: OwnedFiber) {
         self.retiring.set(true);
-        self.running_fiber.set(Some(Waiter::fiber(fiber.parker())));
+        // The retiring fiber runs only to return; afterwards the record goes
+        // back to what it was, so that it never names a recycled fiber.
+        let previous = self.running_fiber.replace(Some(Waiter::fiber(fiber.parker())));
         let finished = fiber.resume().is_none();
         assert!(finished, "a retiring fiber's loop returns at once");
+        self.running_fiber.set(previous);
         self.recycle(fiber);
     }
 

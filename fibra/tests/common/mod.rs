@@ -13,6 +13,11 @@ use std::time::{Duration, Instant};
 /// against hangs (machines are shared and slow), never a performance bound.
 pub const HANG_GUARD: Duration = Duration::from_secs(300);
 
+/// A runtime with `workers` workers (panics if it cannot start).
+pub fn runtime(workers: usize) -> fibra::Runtime {
+    fibra::Runtime::builder().workers(workers).build().unwrap()
+}
+
 /// `small` in debug builds, `big` in release builds (stress sizes).
 pub fn scaled(small: usize, big: usize) -> usize {
     if cfg!(debug_assertions) {
