@@ -23,11 +23,12 @@
 //! a compare-exchange after a look with `peek`: a thief gives the owner a
 //! moment before it takes the newest entry, see `worker::steal_from`). Only
 //! the owner stores non-null values (with `swap`, so an occupant is never
-//! overwritten unseen); thieves and pops only put in null. So no task is lost or taken twice, whatever
-//! the interleaving (checked by the loom models below). `top` and `len` are
-//! written by the owner only; thieves read `top` as a hint. Owner-side
-//! invariant: the live entries lie at positions `top - len .. top` (some may
-//! have been stolen, i.e. null) and every other slot is null.
+//! overwritten unseen); thieves and pops only put in null. So no task is
+//! lost or taken twice, whatever the interleaving (checked by the loom
+//! models below). `top` and `len` are written by the owner only; thieves
+//! read `top` as a hint. Owner-side invariant: the live entries lie at
+//! positions `top - len .. top` (some may have been stolen, i.e. null) and
+//! every other slot is null.
 
 use crate::loom::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::ptr;
