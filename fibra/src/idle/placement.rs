@@ -8,7 +8,8 @@
 //! ends. Measured on 2 vCPUs: a burst of 10,000 spawns from an outside
 //! thread ran no task at all until the spawner blocked in `join` (about
 //! 200 µs), while the other CPU stayed idle; waking a worker that had parked
-//! on that other CPU started the first task after about 70 µs, on it.
+//! on that other CPU started the first task after 24-80 µs, on it. (When
+//! every sleeper parked on the waker's CPU, the choice cannot help.)
 //!
 //! A waker that blocks right after waking (`block_on`'s caller) wants the
 //! opposite: its own CPU is about to be free, and a thread woken there runs
