@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{scaled, thread_name, wait_for, with_hang_guard, RunTracker};
+use common::{runtime, scaled, thread_name, wait_for, with_hang_guard, RunTracker};
 use fibra::Runtime;
 use std::mem::size_of_val;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -381,9 +381,12 @@ fn spawn_from_a_non_worker_thread_uses_the_global_runtime() {
 }
 
 /// Tasks spawned last run first (the next slots), but not forever: on one
-/// worker, sixteen endless chains of tasks, each link spawning the next,
-/// keep the next slots full, and the task queued before them (pushed out
-/// of the next slots into the run queue) still runs and stops them.
+/// worker, endless chains of tasks, each link spawning the next, and a task
+/// spawned before them. With sixteen chains the older task is pushed out of
+/// the next slots into the run queue; with one chain the next slots never
+/// fill, and the older task still has to get its turn. Either way it runs
+/// (and stops the chains) after the chains had their sixteen runs, not
+/// before.
 #[test]
 fn chains_of_spawns_do_not_starve_older_tasks() {
     fn link(stop: &'static AtomicBool, links: &'static AtomicUsize) {
@@ -392,18 +395,27 @@ fn chains_of_spawns_do_not_starve_older_tasks() {
             drop(fibra::spawn(move || link(stop, links)));
         }
     }
-    with_hang_guard("spawn chains", || {
-        let rt = Runtime::builder().workers(1).build().unwrap();
-        let stop: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
-        let links: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
-        let older = rt.block_on(move || {
-            let older = fibra::spawn(move || stop.store(true, Ordering::Relaxed));
-            for _ in 0..16 {
-                drop(fibra::spawn(move || link(stop, links)));
-            }
-            older
+    for chains in [1, 16] {
+        with_hang_guard("spawn chains", move || {
+            let rt = runtime(1);
+            let stop: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+            let links: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+            let older = rt.block_on(move || {
+                let older = fibra::spawn(move || {
+                    stop.store(true, Ordering::Relaxed);
+                    links.load(Ordering::Relaxed)
+                });
+                for _ in 0..chains {
+                    drop(fibra::spawn(move || link(stop, links)));
+                }
+                older
+            });
+            let links_before_older = older.join().unwrap();
+            assert!(
+                links_before_older >= 16,
+                "{chains} chain(s): the older task ran after {links_before_older} links, \
+                 before the next slots had their 16 runs"
+            );
         });
-        older.join().unwrap();
-        assert!(links.load(Ordering::Relaxed) >= 16, "the chains ran first");
-    });
+    }
 }

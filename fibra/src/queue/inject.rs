@@ -291,8 +291,10 @@ impl<T: Linked> InjectQueue<T> {
     /// Refuses all later pushes (they drain the queue themselves). Returns
     /// whether this call closed it.
     pub(crate) fn close(&self) -> bool {
-        // The drain that follows orders this store before its loads of `tail`
-        // with its fence (module docs).
+        // A drain that follows this store (on this thread, or on one that
+        // synchronised with it: `Shared::close` publishes it before the
+        // runtime's own flag) orders it before its loads of `tail` with its
+        // fence (module docs).
         !self.closed.swap(true, Ordering::Relaxed)
     }
 

@@ -184,9 +184,14 @@ impl Shared {
 
     /// Stops accepting work and tells every worker to finish.
     pub(crate) fn close(&self) {
-        // Release: pairs with the Acquire load in `is_closed`.
-        self.closed.store(true, Ordering::Release);
+        // The global queue closes first: a worker that sees `closed` (below)
+        // and drains the queue must drain after the queue's own `closed`
+        // store, or a producer racing with that drain could see the queue
+        // open, and the drain miss its node (the handshake in `inject.rs`).
         self.inject.close();
+        // Release: pairs with the Acquire load in `is_closed`, and so carries
+        // the queue's `closed` store above to every worker that drains.
+        self.closed.store(true, Ordering::Release);
         for (index, worker) in self.workers.iter().enumerate() {
             self.idle.unpark_worker_by_id(index);
             worker.parker.unpark();

@@ -366,10 +366,18 @@ impl WorkerContext {
 
     /// The newest task of the next slots, unless they had their turn: after
     /// [`MAX_NEXT_SLOT_RUNS`] in a row, the run queue's oldest task goes first
-    /// (if there is one; running it resets the count).
+    /// (running it resets the count). If the run queue is empty, the next
+    /// slots' oldest entry moves to it and goes first: a chain of tasks that
+    /// each spawn one successor keeps the ring from filling up (nothing is
+    /// evicted), and would otherwise keep an older entry waiting forever.
     fn take_next_slot(&self) -> Option<NonNull<Header>> {
         let me = self.me();
-        if self.next_slot_runs.get() >= MAX_NEXT_SLOT_RUNS && !me.run_queue.is_empty() {
+        if self.next_slot_runs.get() >= MAX_NEXT_SLOT_RUNS {
+            if me.run_queue.is_empty() {
+                // `steal` scans from `top`: the oldest entry comes first.
+                let oldest = NonNull::new(me.next_slots.steal()?)?;
+                self.push_back(oldest);
+            }
             return None;
         }
         let task = NonNull::new(me.next_slots.pop()?)?;
