@@ -82,6 +82,10 @@ unsafe extern "C" fn mark_done(arg: *mut c_void) {
 /// held the worker thread would hang here.)
 #[test]
 fn waitgroup_wait_in_a_task_parks_only_the_task() {
+    with_hang_guard("wait group wait in a task", waitgroup_wait_in_a_task);
+}
+
+fn waitgroup_wait_in_a_task() {
     let rt = new_runtime(1);
     let shared = WaitInTask {
         wg: new_waitgroup(),

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{panic_message, silence_intentional_panics, thread_name, with_hang_guard};
+use common::{panic_message, runtime, silence_intentional_panics, thread_name, with_hang_guard};
 use fibra::Runtime;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -25,7 +25,7 @@ fn returns_the_value() {
 
 #[test]
 fn borrows_from_the_callers_stack() {
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = runtime(2);
     let words = ["alpha", "beta", "gamma"];
     let total: usize = rt.block_on(|| words.iter().map(|w| w.len()).sum());
     assert_eq!(total, 14);
@@ -52,7 +52,7 @@ fn borrows_from_the_callers_stack() {
 #[test]
 fn reraises_the_closures_panic() {
     silence_intentional_panics();
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = runtime(2);
     let caught = catch_unwind(AssertUnwindSafe(|| {
         rt.block_on(|| -> u32 { panic!("intentional test panic: block_on") })
     }));
@@ -88,7 +88,7 @@ fn reraises_the_closures_panic() {
 #[test]
 fn nested_block_on_inside_a_task_runs_in_place() {
     with_hang_guard("nested block_on", || {
-        let rt = Runtime::builder().workers(2).build().unwrap();
+        let rt = runtime(2);
         let handle = rt.handle().clone();
         let (outer, inner, value) = rt.block_on(|| {
             let outer = std::thread::current().id();
@@ -157,7 +157,7 @@ fn block_on_of_another_runtime_inside_a_task() {
 #[test]
 fn block_on_from_many_threads_at_once() {
     with_hang_guard("block_on from threads", || {
-        let rt = Runtime::builder().workers(3).build().unwrap();
+        let rt = runtime(3);
         let results: Vec<u64> = std::thread::scope(|s| {
             let threads: Vec<_> = (0..16u64)
                 .map(|t| {

@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{silence_intentional_panics, with_hang_guard, RunTracker, INTENTIONAL};
+use common::{runtime, silence_intentional_panics, wait_for, with_hang_guard, RunTracker, INTENTIONAL};
 use fibra::sync::WaitGroup;
-use fibra::Runtime;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
@@ -16,7 +15,7 @@ use std::sync::{mpsc, Arc};
 fn detached_tasks_run_exactly_once_from_outside_and_inside() {
     with_hang_guard("detached", || {
         const N: usize = 50_000;
-        let rt = Runtime::builder().workers(2).build().unwrap();
+        let rt = runtime(2);
         let outside = RunTracker::leak(N);
         let inside = RunTracker::leak(N);
         let wg = WaitGroup::new();
@@ -59,7 +58,7 @@ fn hop(i: usize, n: usize, done: mpsc::Sender<usize>) {
 #[test]
 fn a_chain_of_detached_spawns_completes() {
     with_hang_guard("detached chain", || {
-        let rt = Runtime::builder().workers(2).build().unwrap();
+        let rt = runtime(2);
         let (done, finished) = mpsc::channel();
         rt.spawn_detached(move || hop(0, 100_000, done));
         assert_eq!(finished.recv().unwrap(), 100_000);
@@ -70,11 +69,13 @@ fn a_chain_of_detached_spawns_completes() {
 fn a_panicking_detached_task_leaves_its_worker_running() {
     silence_intentional_panics();
     with_hang_guard("detached panic", || {
-        let rt = Runtime::builder().workers(1).build().unwrap();
+        let rt = runtime(1);
         for _ in 0..10 {
             rt.spawn_detached(|| panic!("{INTENTIONAL}"));
         }
         assert_eq!(rt.spawn(|| 7).join().unwrap(), 7);
+        // The ten panicking tasks ran too (a panicked task counts as completed).
+        wait_for("the panicking tasks ran", || rt.metrics().total().completed >= 11);
     });
 }
 
@@ -91,7 +92,7 @@ impl Drop for Guard {
 fn shutdown_runs_or_drops_each_queued_detached_task_exactly_once() {
     with_hang_guard("detached shutdown", || {
         const QUEUED: usize = 20_000;
-        let rt = Runtime::builder().workers(1).build().unwrap();
+        let rt = runtime(1);
         let (runs, drops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         // Hold the only worker so that the detached tasks stay queued.
         let (started_tx, started_rx) = mpsc::channel();

@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::with_hang_guard;
+use common::{runtime, with_hang_guard};
 use fibra::sync::WaitGroup;
-use fibra::Runtime;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,7 +20,7 @@ fn one_worker_runs_other_tasks_while_one_waits() {
     with_hang_guard("one worker", || {
         // With a single worker, the waiting task must park for the task it
         // waits for to run at all.
-        let rt = Runtime::builder().workers(1).build().unwrap();
+        let rt = runtime(1);
         let gate = WaitGroup::new();
         gate.add(1);
         let opened = {
@@ -40,7 +39,7 @@ fn one_worker_runs_other_tasks_while_one_waits() {
 #[test]
 fn a_started_task_stays_on_its_thread_across_blocking_calls() {
     with_hang_guard("same thread", || {
-        let rt = Runtime::builder().workers(4).build().unwrap();
+        let rt = runtime(4);
         let moved = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (0..64)
             .map(|i| {
@@ -80,7 +79,7 @@ fn a_started_task_stays_on_its_thread_across_blocking_calls() {
 fn a_hundred_thousand_blocked_tasks_each_resume_once() {
     with_hang_guard("100k blocked", || {
         const TASKS: usize = 100_000;
-        let rt = Runtime::builder().workers(2).build().unwrap();
+        let rt = runtime(2);
         let gate = WaitGroup::new();
         gate.add(1);
         let blocked = WaitGroup::new();
@@ -113,7 +112,7 @@ fn a_hundred_thousand_blocked_tasks_each_resume_once() {
 fn metrics_count_parked_fibers() {
     with_hang_guard("parked gauge", || {
         const TASKS: u64 = 1_000;
-        let rt = Runtime::builder().workers(2).build().unwrap();
+        let rt = runtime(2);
         for round in 1..=2 {
             let (senders, tasks): (Vec<_>, Vec<_>) = (0..TASKS)
                 .map(|i| {
@@ -150,7 +149,7 @@ fn a_deep_chain_of_joins_parks_instead_of_overflowing() {
             }
             fibra::spawn(move || chain(depth - 1)).join().unwrap() + 1
         }
-        let rt = Runtime::builder().workers(2).build().unwrap();
+        let rt = runtime(2);
         assert_eq!(rt.block_on(|| chain(20_000)), 20_000);
     });
 }
@@ -167,7 +166,7 @@ fn overflow_child() {
         std::hint::black_box(&frame);
         recurse(depth + 1) + frame[3]
     }
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = runtime(1);
     let _ = rt.spawn(|| recurse(0)).join();
     unreachable!("the overflow aborts the process");
 }
@@ -197,7 +196,7 @@ fn fibers_off_child() {
         let (a, b) = fibra::join(|| fib(n - 1), || fib(n - 2));
         a + b
     }
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = runtime(2);
     assert_eq!(rt.block_on(|| fib(20)), 6765);
     let total: u64 = rt.block_on(|| {
         let handles: Vec<_> = (0..1000u64).map(|i| fibra::spawn(move || i)).collect();
@@ -226,7 +225,7 @@ fn fibra_fibers_0_runs_tasks_without_fibers() {
 #[test]
 fn shutdown_lets_a_blocked_task_finish() {
     with_hang_guard("blocked at shutdown", || {
-        let rt = Runtime::builder().workers(2).build().unwrap();
+        let rt = runtime(2);
         let gate = WaitGroup::new();
         gate.add(1);
         let (started, finished) = (WaitGroup::new(), Arc::new(AtomicUsize::new(0)));
@@ -255,7 +254,7 @@ fn yielding_tasks_do_not_starve_tasks_spawned_from_outside() {
     with_hang_guard("yield fairness", || {
         // One worker, busy with tasks that only yield until a flag is set by
         // a task that can only arrive through the global queue.
-        let rt = Runtime::builder().workers(1).build().unwrap();
+        let rt = runtime(1);
         let flag = Arc::new(AtomicUsize::new(0));
         let started = WaitGroup::new();
         started.add(4);
@@ -264,12 +263,9 @@ fn yielding_tasks_do_not_starve_tasks_spawned_from_outside() {
                 let (flag, started) = (flag.clone(), started.clone());
                 rt.spawn(move || {
                     started.done();
-                    let mut yields = 0u64;
                     while flag.load(Ordering::Acquire) == 0 {
                         fibra::yield_now();
-                        yields += 1;
                     }
-                    yields
                 })
             })
             .collect();

@@ -10,7 +10,8 @@
 
 mod common;
 
-use fibra::Runtime;
+use common::runtime;
+
 use std::sync::{mpsc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -57,7 +58,7 @@ fn assert_idle(what: &str, metrics: impl Fn() -> fibra::Metrics) {
 #[test]
 fn fresh_runtime_is_idle() {
     let _turn = exclusive();
-    let rt = Runtime::builder().workers(4).build().unwrap();
+    let rt = runtime(4);
     assert_idle("fresh 4-worker runtime", || rt.metrics());
     rt.shutdown();
 }
@@ -65,7 +66,7 @@ fn fresh_runtime_is_idle() {
 #[test]
 fn runtime_is_idle_again_after_a_burst_of_work() {
     let _turn = exclusive();
-    let rt = Runtime::builder().workers(4).build().unwrap();
+    let rt = runtime(4);
     // A burst: spawns from outside and inside, joins, scopes, fork-join.
     let handles: Vec<_> = (0..50_000u64).map(|i| rt.spawn(move || i)).collect();
     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
@@ -114,7 +115,7 @@ fn global_runtime_is_idle_after_use() {
 #[test]
 fn idle_workers_sleep_while_another_worker_is_blocked() {
     let _turn = exclusive();
-    let rt = Runtime::builder().workers(4).build().unwrap();
+    let rt = runtime(4);
     let (started_tx, started_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel::<()>();
     let blocked = rt.spawn(move || {
@@ -137,7 +138,7 @@ fn idle_workers_sleep_while_another_worker_is_blocked() {
 #[test]
 fn a_runtime_whose_tasks_sleep_is_idle() {
     let _turn = exclusive();
-    let rt = Runtime::builder().workers(4).build().unwrap();
+    let rt = runtime(4);
     let short: Vec<_> = (0..1000)
         .map(|i| rt.spawn(move || fibra::time::sleep(Duration::from_micros(100 * (i % 20)))))
         .collect();

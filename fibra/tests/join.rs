@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{scaled, with_hang_guard};
+use common::{runtime, scaled, with_hang_guard};
 use fibra::Runtime;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
@@ -169,7 +169,7 @@ fn scope_inside_tasks_on_every_worker_at_once() {
 
 #[test]
 fn scope_borrows_stack_data_mutably() {
-    let rt = Runtime::builder().workers(3).build().unwrap();
+    let rt = runtime(3);
     let mut numbers: Vec<u64> = (0..10_000).collect();
     let mut counts = [0usize; 8];
     let total = AtomicUsize::new(0);
@@ -205,7 +205,7 @@ fn scope_borrows_stack_data_mutably() {
 #[test]
 fn nested_scoped_spawns_and_scoped_join_values() {
     with_hang_guard("nested scoped", || {
-        let rt = Runtime::builder().workers(4).build().unwrap();
+        let rt = runtime(4);
         let leaves = AtomicUsize::new(0);
         let mut words = vec![String::from("a"), String::from("bb"), String::from("ccc")];
         let lengths: Vec<usize> = rt.scope(|s| {
@@ -274,7 +274,7 @@ fn nested_scoped_spawns_and_scoped_join_values() {
 fn a_stolen_join_job_waiting_for_the_task_below_it_does_not_deadlock() {
     use std::sync::atomic::AtomicBool;
     use std::time::{Duration, Instant};
-    let rt = Runtime::builder().workers(3).build().unwrap();
+    let rt = runtime(3);
     let b_started = Arc::new(AtomicBool::new(false));
     let d_offered = Arc::new(AtomicBool::new(false));
     let t = {

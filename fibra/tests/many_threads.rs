@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::{scaled, thread_name, with_hang_guard, RunTracker};
-use fibra::Runtime;
+use common::{runtime, scaled, thread_name, with_hang_guard, RunTracker};
 use std::collections::HashSet;
 use std::sync::Barrier;
 
@@ -17,7 +16,7 @@ const THREADS: usize = 8;
 fn eight_threads_spawning_at_once() {
     with_hang_guard("eight threads", || {
         let per_thread = scaled(50_000, 100_000);
-        let rt = Runtime::builder().workers(4).build().unwrap();
+        let rt = runtime(4);
         let tracker = RunTracker::leak(THREADS * per_thread);
         let barrier = Barrier::new(THREADS);
         std::thread::scope(|s| {
@@ -59,7 +58,7 @@ fn eight_threads_spawning_at_once() {
 fn outside_and_inside_spawns_mixed() {
     with_hang_guard("mixed", || {
         let per_thread = scaled(5_000, 25_000);
-        let rt = Runtime::builder().workers(3).build().unwrap();
+        let rt = runtime(3);
         // Each outside spawn spawns one child from inside.
         let tracker = RunTracker::leak(2 * THREADS * per_thread);
         let barrier = Barrier::new(THREADS);
@@ -97,7 +96,7 @@ fn outside_and_inside_spawns_mixed() {
 fn eight_threads_in_block_on_at_once() {
     with_hang_guard("block_on from many threads", || {
         let per_thread = scaled(2_000, 20_000);
-        let rt = Runtime::builder().workers(4).build().unwrap();
+        let rt = runtime(4);
         let barrier = Barrier::new(THREADS);
         let sums: Vec<u64> = std::thread::scope(|s| {
             let threads: Vec<_> = (0..THREADS as u64)

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{scaled, with_hang_guard, RunTracker};
+use common::{runtime, scaled, with_hang_guard, RunTracker};
 use fibra::{JoinHandle, Runtime};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,7 +32,7 @@ fn chain_link(i: usize, tracker: &'static RunTracker, done: mpsc::Sender<usize>)
 #[test]
 fn deep_chain_each_task_spawning_the_next() {
     with_hang_guard("deep chain", || {
-        let rt = Runtime::builder().workers(4).build().unwrap();
+        let rt = runtime(4);
         // Started from outside, and from inside a task.
         for from_inside in [false, true] {
             let tracker = RunTracker::leak(CHAIN);
@@ -73,7 +73,7 @@ fn chain_link_with_handles(
 #[test]
 fn deep_chain_joined_from_outside() {
     with_hang_guard("deep chain handles", || {
-        let rt = Runtime::builder().workers(3).build().unwrap();
+        let rt = runtime(3);
         let tracker = RunTracker::leak(CHAIN);
         let (tx, rx) = mpsc::channel();
         let first = {
@@ -111,7 +111,7 @@ fn tree_node(index: usize, depth: u32, tracker: &'static RunTracker, done: mpsc:
 #[test]
 fn wide_tree_detached() {
     with_hang_guard("wide tree", || {
-        let rt = Runtime::builder().workers(4).build().unwrap();
+        let rt = runtime(4);
         for _ in 0..scaled(1, 3) {
             let tracker = RunTracker::leak(TREE);
             let (done_tx, done_rx) = mpsc::channel();
@@ -246,7 +246,7 @@ fn scoped_tree_node(depth: u32, parent_total: &AtomicUsize, visits: &AtomicUsize
 #[test]
 fn tree_of_nested_scopes() {
     with_hang_guard("scoped tree", || {
-        let rt = Runtime::builder().workers(4).build().unwrap();
+        let rt = runtime(4);
         let total = AtomicUsize::new(0);
         let visits = AtomicUsize::new(0);
         rt.block_on(|| scoped_tree_node(0, &total, &visits));

@@ -108,49 +108,6 @@ fn plain_threads_and_tasks_share_one_mutex() {
 }
 
 #[test]
-fn a_parked_task_is_not_starved_by_a_thread_that_relocks_in_a_loop() {
-    with_hang_guard("no starvation", || {
-        // Without the hand-off to a waiter that waited 1 ms, the hog, which
-        // holds the lock for longer than a locker spins and takes it back
-        // right after each unlock, would win nearly every time: the woken
-        // task needs a thread wake-up before it can try.
-        let rt = runtime(1);
-        let mutex = Arc::new(Mutex::new(0u64));
-        let stop = Arc::new(AtomicBool::new(false));
-        let hog = {
-            let (mutex, stop) = (mutex.clone(), stop.clone());
-            thread::spawn(move || {
-                let mut relocks = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let mut guard = mutex.lock();
-                    *guard += 1;
-                    (0..2_000).for_each(|_| std::hint::spin_loop());
-                    relocks += 1;
-                }
-                relocks
-            })
-        };
-        while *mutex.lock() < 1000 {
-            thread::yield_now(); // let the hog get going
-        }
-        let waiter = {
-            let (mutex, stop) = (mutex.clone(), stop.clone());
-            rt.spawn(move || {
-                let seen = *mutex.lock();
-                stop.store(true, Ordering::Relaxed);
-                seen
-            })
-        };
-        // What this shows is that the waiter gets the lock at all (the hang
-        // guard fails the test otherwise); that it is the 1 ms hand-off that
-        // lets it in is shown by the deterministic unit test of `raw_mutex`
-        // (here the hog's wake-up gaps may let the waiter in without it).
-        waiter.join().unwrap();
-        hog.join().unwrap();
-    });
-}
-
-#[test]
 fn a_panic_while_holding_the_lock_unlocks_it() {
     with_hang_guard("panic unlocks", || {
         let rt = runtime(2);

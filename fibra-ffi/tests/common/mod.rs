@@ -5,6 +5,13 @@
 
 use fibra_ffi::*;
 use std::ffi::{c_void, CStr};
+
+/// fibra's own test helpers, for `with_hang_guard` (a test that would
+/// otherwise only fail by hanging fails after the guard's time instead).
+#[path = "../../../fibra/tests/common/mod.rs"]
+mod fibra_common;
+#[allow(unused_imports)] // each test file uses a subset
+pub use fibra_common::with_hang_guard;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 

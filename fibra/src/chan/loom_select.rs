@@ -239,6 +239,10 @@ fn select_send_timeout_races_a_rendezvous_receive() {
         let chosen = select_on(&mut [&mut give], me, Wait::Until(Instant::now()));
         let sent = give.into_result();
         assert_eq!(chosen.is_some(), sent.is_some());
-        sent == Some(Ok(()))
+        assert!(
+            !matches!(sent, Some(Err(_))),
+            "the receiver never disconnects here"
+        );
+        sent.is_some()
     });
 }

@@ -237,11 +237,11 @@ mod loom_tests {
     use crate::park::Parker;
 
     /// One worker searches, finds nothing and parks; one producer publishes
-    /// work and notifies. The worker must end up seeing the work: loom reports
-    /// a deadlock if it sleeps forever.
-    #[test]
-    fn no_lost_wakeup() {
-        let explored = crate::loom::model_counting(|| {
+    /// work and notifies with `notify` (which issues the producer's fence or
+    /// relies on one issued before it). The worker must end up seeing the
+    /// work: loom reports a deadlock if it sleeps forever.
+    fn no_lost_wakeup_with(notify: fn(&Idle) -> Option<usize>) {
+        let explored = crate::loom::model_counting(move || {
             let idle = Arc::new(Idle::new(1));
             let parker = Arc::new(Parker::new());
             let work = Arc::new(AtomicBool::new(false));
@@ -249,7 +249,7 @@ mod loom_tests {
                 let (idle, parker, work) = (idle.clone(), parker.clone(), work.clone());
                 thread::spawn(move || {
                     work.store(true, Ordering::Release); // P1
-                    if idle.worker_to_notify().is_some() {
+                    if notify(&idle).is_some() {
                         parker.unpark();
                     }
                 })
@@ -276,6 +276,23 @@ mod loom_tests {
             producer.join().unwrap();
         });
         assert!(explored > 1, "loom explored {explored} interleavings");
+    }
+
+    #[test]
+    fn no_lost_wakeup() {
+        no_lost_wakeup_with(Idle::worker_to_notify);
+    }
+
+    /// As `no_lost_wakeup`, for a push to the global queue: its SeqCst fence
+    /// (right after the swap, for the queue's closing handshake) is the
+    /// producer's fence, and `worker_to_notify_after_fence` only loads the
+    /// state. (Deadlocks without that fence: checked.)
+    #[test]
+    fn no_lost_wakeup_after_the_global_queues_fence() {
+        no_lost_wakeup_with(|idle| {
+            fence(Ordering::SeqCst); // the fence in `InjectQueue::refuse_if_closed`
+            idle.worker_to_notify_after_fence(WakeNear::OtherCpu)
+        });
     }
 
     /// A worker parks while a waker hands it work only it may run (a woken

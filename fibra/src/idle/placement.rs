@@ -8,8 +8,11 @@
 //! ends. Measured on 2 vCPUs: a burst of 10,000 spawns from an outside
 //! thread ran no task at all until the spawner blocked in `join` (about
 //! 200 µs), while the other CPU stayed idle; waking a worker that had parked
-//! on that other CPU started the first task after 24-80 µs, on it. (When
-//! every sleeper parked on the waker's CPU, the choice cannot help.)
+//! on that other CPU started the first task after 24-35 µs in fresh
+//! processes, 60-80 µs in a loop in one process, on it (a throwaway
+//! diagnostic: `sched_getcpu` and the time in the first task; stop 9's
+//! note). When every sleeper parked on the waker's CPU, the choice cannot
+//! help.
 //!
 //! A waker that blocks right after waking (`block_on`'s caller) wants the
 //! opposite: its own CPU is about to be free, and a thread woken there runs
@@ -103,10 +106,9 @@ mod tests {
         );
     }
 
+    #[cfg(all(target_os = "linux", not(miri), not(loom)))]
     #[test]
     fn current_cpu_is_known_on_linux() {
-        if cfg!(all(target_os = "linux", not(miri), not(loom))) {
-            assert!(current_cpu().is_some());
-        }
+        assert!(current_cpu().is_some());
     }
 }

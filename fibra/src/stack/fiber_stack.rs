@@ -90,9 +90,11 @@ impl FiberStack {
 }
 
 // SAFETY: `base()` and `limit()` describe a range that stays mapped while
-// `self` exists (module invariant), is page aligned (so aligned to
-// `STACK_ALIGNMENT`), has `size >= MIN_STACK_SIZE` (16 KiB > corosensei's
-// 4 KiB minimum) usable bytes, and ends below in a guard page that faults.
+// `self` exists (module invariant). The top is page aligned, or lowered
+// from a page-aligned top by a multiple of 16 (`lower_top`), so aligned to
+// `STACK_ALIGNMENT` (16) either way; the usable size is at least
+// `MIN_STACK_SIZE / 2` (`lower_top` keeps at least half: 8 KiB > corosensei's
+// 4 KiB minimum); the range ends below in a guard page that faults.
 unsafe impl Stack for FiberStack {
     #[inline]
     fn base(&self) -> StackPointer {

@@ -74,9 +74,10 @@
 //! The price of a hand-off: the lock stays held until the new owner is
 //! scheduled (a woken task waits for its worker to get to it), which is why
 //! it is not done on every unlock: with `fibra-bench`'s `locks` example on
-//! 2 vCPUs, handing off on every unlock (`hand_off_after` 0) made two
-//! contending tasks 10 to 100 times slower (82, 108 and 530 ns per lock in
-//! three runs, against 5 to 8 ns with 1 ms), a lock convoy.
+//! 2 vCPUs, handing off on every unlock (`HAND_OFF_AFTER` edited to 0 for
+//! that run, stop 8; not a setting of the example) made two contending
+//! tasks 10 to 100 times slower (82, 108 and 530 ns per lock in three runs,
+//! against 5 to 8 ns with 1 ms), a lock convoy.
 
 use super::wait_queue::WaitQueue;
 use crate::loom::atomic::{AtomicU32, Ordering};
@@ -322,6 +323,9 @@ impl<W: Copy> RawMutex<W> {
         if hand_off {
             debug_assert!(queue.handed_to.is_none(), "one holder at a time");
             queue.handed_to = oldest.as_ref().map(|entry| entry.ticket);
+            // Relaxed: the lock stays held, so no locker's Acquire CAS can
+            // succeed on this value; the new owner learns of the hand-off
+            // from `handed_to`, under the `queue` lock (in `wake`).
             self.state.store(LOCKED | queued, Ordering::Relaxed);
         } else {
             // Release: pairs with the Acquire CAS of the next locker, as in
@@ -421,18 +425,59 @@ mod tests {
         assert_eq!(crate::loom::lock(&mutex.queue).handed_to, None);
     }
 
+    /// A `Parking` that records whom it was asked to wake, and never parks:
+    /// the unlock tests below drive `unlock` by hand, deterministically.
+    #[derive(Default)]
+    struct Recorder(std::cell::RefCell<Vec<usize>>);
+
+    impl Parking for Recorder {
+        type Waiter = usize;
+        fn current(&self) -> usize {
+            7
+        }
+        fn park(&self) {
+            unreachable!("the tests below never park");
+        }
+        fn park_until(&self, _: Instant) -> ParkOutcome {
+            unreachable!("the tests below never park");
+        }
+        fn unpark(&self, waiter: usize) {
+            self.0.borrow_mut().push(waiter);
+        }
+    }
+
+    /// A held mutex with one queued waiter (ticket returned), as `lock_slow`
+    /// leaves it.
+    fn held_with_one_waiter(recorder: &Recorder) -> (RawMutex<usize>, u64) {
+        let mutex = RawMutex::new();
+        assert!(mutex.try_lock());
+        let ticket = mutex.queue_or_lock(recorder, &mut None);
+        assert_eq!(mutex.state.load(Ordering::Relaxed), LOCKED | QUEUED);
+        (mutex, ticket.expect("queued behind the holder"))
+    }
+
     #[test]
-    fn an_unlock_lets_a_recent_waiter_compete() {
-        let mutex = Arc::new(RawMutex::new());
-        let release = Arc::new(AtomicBool::new(true));
-        mutex.lock(&Tasks);
-        let waiter = queue_a_thread(&mutex, &release);
-        mutex.unlock(&Tasks, Duration::MAX);
-        // Either we barge in first or the woken waiter gets it: both work.
-        mutex.lock(&Tasks);
-        mutex.unlock(&Tasks, Duration::MAX);
-        waiter.join().unwrap();
-        assert_eq!(mutex.state.load(Ordering::Relaxed), 0);
+    fn an_unlock_wakes_a_recent_waiter_to_compete() {
+        let recorder = Recorder::default();
+        let (mutex, _) = held_with_one_waiter(&recorder);
+        mutex.unlock(&recorder, Duration::MAX);
+        assert_eq!(mutex.state.load(Ordering::Relaxed), 0, "free: anyone may take it");
         assert_eq!(crate::loom::lock(&mutex.queue).handed_to, None);
+        assert_eq!(*recorder.0.borrow(), [7], "the waiter was woken");
+    }
+
+    #[test]
+    fn an_unlock_hands_off_to_a_waiter_that_waited_long_enough_deterministically() {
+        let recorder = Recorder::default();
+        let (mutex, ticket) = held_with_one_waiter(&recorder);
+        mutex.unlock(&recorder, Duration::ZERO);
+        assert_eq!(
+            mutex.state.load(Ordering::Relaxed),
+            LOCKED,
+            "still held, for the waiter"
+        );
+        assert_eq!(crate::loom::lock(&mutex.queue).handed_to, Some(ticket));
+        assert_eq!(*recorder.0.borrow(), [7], "the waiter was woken");
+        assert!(!mutex.try_lock(), "nobody else can take it");
     }
 }

@@ -120,6 +120,8 @@ fn timed_park_cost() {
                 crate::spawn(move || {
                     peer_waiter.set(Waiter::current()).unwrap();
                     main.unpark();
+                    // Acquire/Release on `turn`: each side's load pairs with
+                    // the other side's store of the value it waits for.
                     for round in 0..ROUNDS {
                         while turn.load(Ordering::Acquire) != 2 * round + 1 {
                             park();
@@ -136,6 +138,7 @@ fn timed_park_cost() {
                 }
             };
             let start = Instant::now();
+            // Release/Acquire on `turn`: as in the peer's loop.
             for round in 0..ROUNDS {
                 turn.store(2 * round + 1, Ordering::Release);
                 peer_waiter.unpark();
