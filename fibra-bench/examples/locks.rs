@@ -108,8 +108,9 @@ type Body = Box<dyn FnOnce() + Send>;
 
 /// `lockers` bodies, each started by `start` (on a thread or in a task, which
 /// returns a function that waits for it), increment one counter,
-/// `CONTENDED_OPS` in all; each waits (spinning) until all are started, so
-/// that they contend from the first increment.
+/// `CONTENDED_OPS` in all; each waits (spinning) for the go signal, given
+/// once all are started (threads) or queued (tasks: with more tasks than
+/// workers, the later ones start as the first ones finish).
 fn contended<L: Lock, J: FnOnce()>(lockers: u64, start: impl Fn(Body) -> J) -> f64 {
     median(|| {
         let lock = Arc::new(L::new());
@@ -118,6 +119,7 @@ fn contended<L: Lock, J: FnOnce()>(lockers: u64, start: impl Fn(Body) -> J) -> f
             .map(|_| {
                 let (lock, go) = (lock.clone(), go.clone());
                 start(Box::new(move || {
+                    // Acquire: pairs with the Release store of `go` below.
                     while !go.load(Ordering::Acquire) {
                         std::hint::spin_loop();
                     }
@@ -126,6 +128,7 @@ fn contended<L: Lock, J: FnOnce()>(lockers: u64, start: impl Fn(Body) -> J) -> f
             })
             .collect();
         let begin = Instant::now();
+        // Release: pairs with the lockers' Acquire loads of `go`.
         go.store(true, Ordering::Release);
         joins.into_iter().for_each(|join| join());
         let ns = ns_per_op(begin, CONTENDED_OPS);
@@ -162,6 +165,7 @@ fn other_progress<L: Lock>() -> f64 {
             .map(|me| {
                 let (lock, progress, go) = (lock.clone(), progress.clone(), go.clone());
                 std::thread::spawn(move || {
+                    // Acquire: pairs with the Release store of `go` below.
                     while !go.load(Ordering::Acquire) {
                         std::hint::spin_loop();
                     }
@@ -173,6 +177,7 @@ fn other_progress<L: Lock>() -> f64 {
                 })
             })
             .collect();
+        // Release: pairs with the threads' Acquire loads of `go`.
         go.store(true, Ordering::Release);
         let seen: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         assert_eq!(lock.value(), 2 * FAIRNESS_OPS);

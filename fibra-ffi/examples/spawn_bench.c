@@ -187,7 +187,9 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    CHECK(fibra_waitgroup_free(wg));
+    /* The runtime first: a task's last `done` may still be returning from
+       the wait group when `wait` sees zero; freeing the runtime joins it. */
     CHECK(fibra_runtime_free(rt));
+    CHECK(fibra_waitgroup_free(wg));
     return 0;
 }

@@ -382,7 +382,7 @@ fibra_waitgroup *fibra_waitgroup_new(fibra_status *status_out);
 // every waiter. Call it before spawning the work it counts, as in Go.
 //
 // Errors: `FIBRA_ERR_NULL`, `FIBRA_ERR_INVALID_HANDLE`,
-// `FIBRA_ERR_INVALID_ARGUMENT` if the counter (64 bits, unsigned) would go
+// `FIBRA_ERR_INVALID_ARGUMENT` if the counter (a size_t, unsigned) would go
 // negative or overflow (the counter is left unchanged; Go panics here).
 //
 // # Safety

@@ -74,7 +74,7 @@ pub unsafe extern "C" fn fibra_waitgroup_new(status_out: *mut FibraStatus) -> *m
 /// every waiter. Call it before spawning the work it counts, as in Go.
 ///
 /// Errors: `FIBRA_ERR_NULL`, `FIBRA_ERR_INVALID_HANDLE`,
-/// `FIBRA_ERR_INVALID_ARGUMENT` if the counter (64 bits, unsigned) would go
+/// `FIBRA_ERR_INVALID_ARGUMENT` if the counter (a size_t, unsigned) would go
 /// negative or overflow (the counter is left unchanged; Go panics here).
 ///
 /// # Safety

@@ -3,8 +3,7 @@
 //! plain-channel baseline. Medians of 5 runs; run it on a quiet machine:
 //!
 //! ```sh
-//! cargo run --release -p fibra --example select_cost          # all
-//! cargo run --release -p fibra --example select_cost -- ready # ready only
+//! cargo run --release -p fibra --example select_cost
 //! ```
 
 use fibra::chan::{bounded, unbounded, Receiver, Sender};
