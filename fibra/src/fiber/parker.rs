@@ -192,13 +192,13 @@ mod free_list {
     impl FiberParker {
         /// A parker bound to no fiber.
         pub(crate) fn take_unused() -> &'static FiberParker {
-            let mut free = crate::loom::lock(&FREE);
-            if let Some(parker) = free.pop() {
+            if let Some(parker) = crate::loom::lock(&FREE).pop() {
                 return parker;
             }
+            // Made outside the lock: other workers only wait for the push.
             let batch: &'static [FiberParker; BATCH] =
                 Box::leak(Box::new(std::array::from_fn(|_| FiberParker::new())));
-            free.extend(&batch[1..]);
+            crate::loom::lock(&FREE).extend(&batch[1..]);
             &batch[0]
         }
 
