@@ -6,9 +6,10 @@
 //! Each thread (so each worker, for the tasks it runs) keeps its own
 //! xorshift state, from which every select draws its random order.
 
-use super::select::{self, Arm, RecvOp, SendOp, Wait, Xorshift};
+use super::select::{self, Arm, Order, RecvOp, SendOp, Wait, Xorshift};
 use super::selection::Selection;
-use super::{Receiver, RecvError, SendError, Sender, Tasks};
+use super::timer::{NeverOp, TimerOp};
+use super::{Flavor, Receiver, RecvError, SendError, Sender, Tasks};
 use crate::loom::Arc;
 use crate::park::Waiter;
 use std::cell::Cell;
@@ -34,21 +35,51 @@ pub trait SelectArm: Arm<Tasks> {}
 /// assert_eq!((a.into_result(), b.into_result()), (Some(Ok(1)), None));
 /// ```
 pub struct RecvArm<'a, T> {
-    op: RecvOp<'a, T, Waiter>,
+    op: RecvArmOp<'a, T>,
+}
+
+/// The protocol's operation behind a [`RecvArm`], by the receiver's flavor.
+enum RecvArmOp<'a, T> {
+    Channel(RecvOp<'a, T, Waiter>),
+    Timer(TimerOp<'a, T>),
+    Never(NeverOp),
 }
 
 impl<'a, T> RecvArm<'a, T> {
     /// A receive from `receiver`.
     pub fn new(receiver: &'a Receiver<T>) -> RecvArm<'a, T> {
-        RecvArm {
-            op: RecvOp::new(&receiver.channel.state),
-        }
+        let op = match &receiver.flavor {
+            Flavor::Channel(channel) => RecvArmOp::Channel(RecvOp::new(&channel.state)),
+            Flavor::Timer { timer, deliver } => RecvArmOp::Timer(TimerOp::new(timer, *deliver)),
+            Flavor::Never => RecvArmOp::Never(NeverOp),
+        };
+        RecvArm { op }
     }
 
     /// What this arm received (`Err` if the channel was disconnected and
     /// empty), or `None` if another arm completed.
     pub fn into_result(self) -> Option<Result<T, RecvError>> {
-        self.op.into_result()
+        match self.op {
+            RecvArmOp::Channel(op) => op.into_result(),
+            RecvArmOp::Timer(op) => op.into_result(),
+            RecvArmOp::Never(_) => None,
+        }
+    }
+
+    fn op(&self) -> &dyn Arm<Tasks> {
+        match &self.op {
+            RecvArmOp::Channel(op) => op,
+            RecvArmOp::Timer(op) => op,
+            RecvArmOp::Never(op) => op,
+        }
+    }
+
+    fn op_mut(&mut self) -> &mut dyn Arm<Tasks> {
+        match &mut self.op {
+            RecvArmOp::Channel(op) => op,
+            RecvArmOp::Timer(op) => op,
+            RecvArmOp::Never(op) => op,
+        }
     }
 }
 
@@ -85,24 +116,38 @@ impl<'a, T> SendArm<'a, T> {
     }
 }
 
+impl<T> SendArm<'_, T> {
+    fn op(&self) -> &dyn Arm<Tasks> {
+        &self.op
+    }
+
+    fn op_mut(&mut self) -> &mut dyn Arm<Tasks> {
+        &mut self.op
+    }
+}
+
 /// The public arms are thin wrappers of the protocol's operations.
 macro_rules! delegate_to_op {
     ($($arm:ident)*) => {$(
         impl<T> Arm<Tasks> for $arm<'_, T> {
             fn try_complete(&mut self, parking: &Tasks) -> bool {
-                self.op.try_complete(parking)
+                self.op_mut().try_complete(parking)
             }
 
             fn register(&mut self, selection: &Arc<Selection<Waiter>>, index: usize) -> bool {
-                Arm::<Tasks>::register(&mut self.op, selection, index)
+                self.op_mut().register(selection, index)
             }
 
             fn unregister(&mut self) {
-                Arm::<Tasks>::unregister(&mut self.op);
+                self.op_mut().unregister();
             }
 
-            fn complete_chosen(&mut self, parking: &Tasks) -> bool {
-                self.op.complete_chosen(parking)
+            fn completed(&self) -> bool {
+                self.op().completed()
+            }
+
+            fn ready_at(&self) -> Option<Instant> {
+                self.op().ready_at()
             }
         }
 
@@ -206,7 +251,51 @@ pub fn select_deadline(arms: &mut [&mut dyn SelectArm], deadline: Instant) -> Op
 }
 
 fn run(arms: &mut [&mut dyn SelectArm], wait: Wait) -> Option<usize> {
-    select::select(arms, &Tasks, wait, &mut Xorshift::new(next_seed()))
+    run_in(arms, wait, fair())
+}
+
+fn run_in(arms: &mut [&mut dyn SelectArm], wait: Wait, order: Order) -> Option<usize> {
+    select::select(arms, &Tasks, wait, order)
+}
+
+/// A fresh random order for one select.
+pub(super) fn fair() -> Order {
+    Order::Fair(Xorshift::new(next_seed()))
+}
+
+/// What the [`select!`](crate::select) and
+/// [`select_biased!`](crate::select_biased) macros call; not an API of its
+/// own (use [`select`] and friends, or [`Select`](super::Select)).
+#[doc(hidden)]
+pub mod macro_support {
+    use super::{fair, run_in, Order, SelectArm, Wait};
+    use std::time::{Duration, Instant};
+
+    fn order(biased: bool) -> Order {
+        if biased {
+            Order::Biased
+        } else {
+            fair()
+        }
+    }
+
+    /// Waits for one arm; `biased`: the first ready arm in written order.
+    pub fn select(arms: &mut [&mut dyn SelectArm], biased: bool) -> usize {
+        run_in(arms, Wait::Forever, order(biased)).expect("a select without a deadline completes an arm")
+    }
+
+    /// Completes an arm that is ready now, if any.
+    pub fn try_select(arms: &mut [&mut dyn SelectArm], biased: bool) -> Option<usize> {
+        run_in(arms, Wait::Never, order(biased))
+    }
+
+    /// Waits at most `timeout` for one arm.
+    pub fn select_timeout(arms: &mut [&mut dyn SelectArm], timeout: Duration, biased: bool) -> Option<usize> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => run_in(arms, Wait::Until(deadline), order(biased)),
+            None => Some(select(arms, biased)),
+        }
+    }
 }
 
 /// Advances this thread's generator one step; the value seeds one select

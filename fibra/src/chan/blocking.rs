@@ -10,17 +10,20 @@
 //! proceed does so under the lock and takes its waiter out there, so the
 //! wake-up cannot be lost. Values are dropped only after unlocking.
 //!
-//! A timed call parks until its deadline at the latest and, once
-//! [`Parking::expired`] says it has passed, leaves under the lock in the
-//! same hold as its last check: a receiver only after `try_recv` found
-//! nothing (so no value promised to it stays behind, `state.rs` invariant
-//! 4), a sender by taking its value out of its entry, unless a receiver
-//! took it first: then the send completed and reports success. Select
+//! A woken receiver first takes the value a sender handed it, if one did
+//! (`state.rs`, invariant 6). A timed call parks until its deadline at the
+//! latest and, once [`Parking::expired`] says it has passed, leaves under
+//! the lock in the same hold as its last check: a receiver only after
+//! `recv_as` found nothing (so no value handed to it stays behind), a
+//! sender by taking its value out of its entry, unless a receiver took it
+//! first: then the send completed and reports success. Select
 //! (`select.rs`) parks through the same trait.
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::state::{SendStart, State};
 use crate::loom::Mutex;
+use std::collections::VecDeque;
+use std::mem::ManuallyDrop;
 use std::time::Instant;
 
 /// Who is running, how it sleeps, and how to wake it.
@@ -46,9 +49,8 @@ pub(super) fn try_send<T, P: Parking>(
     parking: &P,
     value: T,
 ) -> Result<(), TrySendError<T>> {
-    if let Some(receiver) = crate::loom::lock(shared).try_send(value)? {
-        parking.unpark(receiver);
-    }
+    let receiver = crate::loom::lock(shared).try_send(value)?;
+    unpark_any(parking, receiver);
     Ok(())
 }
 
@@ -64,10 +66,8 @@ pub(super) fn send<T, P: Parking>(
 ) -> Result<(), SendTimeoutError<T>> {
     let start = crate::loom::lock(shared).start_send(value, parking.current());
     let ticket = match start {
-        SendStart::Sent(woken) => {
-            if let Some(receiver) = woken {
-                parking.unpark(receiver);
-            }
+        SendStart::Sent(receiver) => {
+            unpark_any(parking, receiver);
             return Ok(());
         }
         SendStart::Disconnected(value) => return Err(SendTimeoutError::Disconnected(value)),
@@ -91,9 +91,16 @@ fn expired<P: Parking>(parking: &P, deadline: Option<Instant>) -> bool {
 }
 
 pub(super) fn try_recv<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P) -> Result<T, TryRecvError> {
-    let (value, wakes) = crate::loom::lock(shared).try_recv()?;
-    wakes.wake_all(|waiter| parking.unpark(waiter));
+    let (value, sender) = crate::loom::lock(shared).try_recv()?;
+    unpark_any(parking, sender);
     Ok(value)
+}
+
+/// Unparks `waiter`, if there is one.
+pub(super) fn unpark_any<P: Parking>(parking: &P, waiter: Option<P::Waiter>) {
+    if let Some(waiter) = waiter {
+        parking.unpark(waiter);
+    }
 }
 
 /// Receives, waiting while the channel is empty and senders remain, until
@@ -106,7 +113,7 @@ pub(super) fn recv<T, P: Parking>(
     let mut ticket = None;
     loop {
         let mut state = crate::loom::lock(shared);
-        let outcome = state.try_recv();
+        let outcome = state.recv_as(ticket);
         if let Err(TryRecvError::Empty) = outcome {
             if !expired(parking, deadline) {
                 ticket = Some(state.register_receiver(ticket, parking.current()));
@@ -116,12 +123,12 @@ pub(super) fn recv<T, P: Parking>(
             }
         }
         // With a value, disconnected, or timed out on an empty channel: the
-        // receiver leaves with nothing promised to it left in the buffer.
+        // receiver leaves, and nothing was handed to it (`recv_as` looked).
         state.leave(ticket);
         drop(state);
         return match outcome {
-            Ok((value, wakes)) => {
-                wakes.wake_all(|waiter| parking.unpark(waiter));
+            Ok((value, sender)) => {
+                unpark_any(parking, sender);
                 Ok(value)
             }
             Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
@@ -152,5 +159,18 @@ pub(super) fn drop_sender<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking:
 pub(super) fn drop_receiver<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P) {
     let (woken, undelivered) = crate::loom::lock(shared).remove_receiver();
     woken.into_iter().for_each(|waiter| parking.unpark(waiter));
-    drop(undelivered);
+    drop_in_order(undelivered);
+}
+
+/// Drops `values` front to back. If one's `Drop` panics, the panic goes on
+/// unwinding and the values behind it are leaked, as crossbeam-channel
+/// does: dropping them during the unwind would abort the process at the
+/// next panic ("panic in a destructor during cleanup").
+pub(super) fn drop_in_order<T>(values: VecDeque<T>) {
+    // Leaked, with what is left in it, if a drop below unwinds.
+    let mut values = ManuallyDrop::new(values);
+    while let Some(value) = values.pop_front() {
+        drop(value);
+    }
+    drop(ManuallyDrop::into_inner(values)); // empty now: frees the buffer
 }

@@ -124,6 +124,29 @@ fn rendezvous_hands_over_then_disconnects() {
 }
 
 #[test]
+fn rendezvous_send_completes_only_once_a_receiver_has_the_value() {
+    // Thread 1 receives while thread 0 sends and then looks for the value
+    // itself: whichever came first, the send returns only once thread 1
+    // has the value, so thread 0 never finds it.
+    let explored = crate::loom::model_counting(|| {
+        let (shared, world) = channel(Some(0), 2);
+        blocking::add_receiver(&shared);
+        let receiver = {
+            let (shared, me) = (shared.clone(), parking(1, &world));
+            thread::spawn(move || recv(&shared, &me))
+        };
+        let me = parking(0, &world);
+        assert_eq!(send(&shared, &me, 7), Ok(()));
+        assert!(
+            blocking::try_recv(&shared, &me).is_err(),
+            "the send returned before a receiver had the value"
+        );
+        assert_eq!(receiver.join().unwrap(), Ok(7));
+    });
+    assert!(explored > 1, "loom explored {explored} interleavings");
+}
+
+#[test]
 fn full_channel_blocks_senders_and_keeps_every_value() {
     let explored = crate::loom::model_counting(|| {
         let (shared, world) = channel(Some(1), 3);

@@ -10,7 +10,7 @@
 use super::blocking::{self, Shared};
 use super::error::{RecvError, RecvTimeoutError, SendTimeoutError};
 use super::loom_models::{new_channel, recv, send, Threads, World};
-use super::select::{self, Arm, RecvOp, SendOp, Wait, Xorshift};
+use super::select::{self, Arm, Order, RecvOp, SendOp, Wait, Xorshift};
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{thread, Arc};
 use std::time::Instant;
@@ -19,7 +19,7 @@ type Channel = Arc<Shared<u32, usize>>;
 
 /// Runs a select over `arms` for thread `me`.
 fn select_on(arms: &mut [&mut dyn Arm<Threads>], me: &Threads, wait: Wait) -> Option<usize> {
-    select::select(arms, me, wait, &mut Xorshift::new(me.me as u32))
+    select::select(arms, me, wait, Order::Fair(Xorshift::new(me.me as u32)))
 }
 
 /// A thread that sends `value` into `channel` (a plain blocking send) and
@@ -115,6 +115,33 @@ fn select_send_meets_select_receive_on_a_rendezvous_channel() {
         );
         assert_eq!(take.into_result(), Some(Ok(5)));
         assert_eq!(sender.join().unwrap(), (Some(0), Some(Ok(()))));
+    });
+    assert!(explored > 1, "loom explored {explored} interleavings");
+}
+
+#[test]
+fn rendezvous_send_hands_its_value_to_exactly_one_arm_of_a_select_on_one_channel() {
+    // Thread 0 selects over two receives on one rendezvous channel while
+    // thread 1 sends once and then receives, also from that channel:
+    // exactly one arm gets the value, and the sender never sees it again.
+    let explored = crate::loom::model_counting(|| {
+        let world = World::new(2);
+        let shared = new_channel(Some(0));
+        blocking::add_receiver(&shared);
+        let sender = {
+            let (shared, me) = (shared.clone(), Threads::new(1, &world));
+            thread::spawn(move || {
+                assert_eq!(send(&shared, &me, 3), Ok(()));
+                assert!(blocking::try_recv(&shared, &me).is_err(), "the select's value");
+            })
+        };
+        let me = Threads::new(0, &world);
+        let (mut a, mut b) = (RecvOp::new(&*shared), RecvOp::new(&*shared));
+        let chosen = select_on(&mut [&mut a, &mut b], &me, Wait::Forever).unwrap();
+        let results = [a.into_result(), b.into_result()];
+        assert_eq!(results[chosen], Some(Ok(3)));
+        assert!(results[1 - chosen].is_none(), "exactly one arm completes");
+        sender.join().unwrap();
     });
     assert!(explored > 1, "loom explored {explored} interleavings");
 }

@@ -44,13 +44,16 @@
 //! under the lock and unparks it after unlocking, so no wake-up is lost: a
 //! waiter is either seen proceeding under the lock or is in a queue when the
 //! change happens. Each send wakes at most one receiver; each receive wakes
-//! at most one sender (and the receiver its moved value is for);
-//! disconnection wakes every waiter of the other side. A receive from a full
-//! bounded channel moves the oldest blocked sender's value into the buffer,
-//! so values keep their order and a woken sender has already completed (no
-//! retry race). On `bounded(0)` a value goes to the buffer only when a
-//! receiver is already waiting for it; otherwise the receiver takes it out
-//! of the blocked sender's entry. The protocol is generic over how to park,
+//! at most one sender;
+//! disconnection wakes every waiter of the other side. A send that finds a
+//! receiver waiting hands the value to it (Go's direct send to a parked
+//! receiver): the value is that receiver's from then on, and the woken
+//! receiver finds it without a retry race; so a send on `bounded(0)`, which
+//! never buffers, returns only once a receiver has the value, or else waits
+//! with the value in its entry until a receiver takes it out. A receive
+//! from a full bounded channel moves the oldest blocked sender's value into
+//! the buffer, so values keep their order and a woken sender has already
+//! completed. The protocol is generic over how to park,
 //! so the loom models (`loom_models.rs`, `loom_select.rs`) check this code
 //! itself. A timed wait parks with a deadline (`park::park_current_until`:
 //! the worker's timer wheel on a fiber, a futex timeout on a thread) and,
@@ -80,7 +83,10 @@ mod state;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod timer;
 
+#[doc(hidden)]
+pub use arms::macro_support;
 pub use arms::{select, select_deadline, select_timeout, try_select, RecvArm, SelectArm, SendArm};
 pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use iter::{IntoIter, Iter, TryIter};
@@ -96,6 +102,18 @@ use tasks::Tasks;
 /// The state shared by every end of one channel.
 struct Channel<T> {
     state: Shared<T, Waiter>,
+}
+
+impl<T> Receiver<T> {
+    /// The channel this receiver receives from (for tests; panics on a
+    /// timer or `never` receiver).
+    #[cfg(test)]
+    fn channel(&self) -> &Channel<T> {
+        match &self.flavor {
+            Flavor::Channel(channel) => channel,
+            _ => panic!("not a channel made by bounded or unbounded"),
+        }
+    }
 }
 
 impl<T> Channel<T> {
@@ -141,8 +159,107 @@ fn channel<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
         Sender {
             channel: channel.clone(),
         },
-        Receiver { channel },
+        Receiver {
+            flavor: Flavor::Channel(channel),
+        },
     )
+}
+
+/// A receiver that gets one message, the instant it was due, once
+/// `duration` has passed (Go's `time.After`; crossbeam-channel's `after`).
+/// Nothing is sent into it: a receive waits until the time has come, as a
+/// [`fibra::time::sleep`](crate::time::sleep) does (inside a task only the
+/// task waits, on its worker's timers, 1 ms resolution). After its one
+/// message is taken it stays empty for ever and never disconnects; clones
+/// share that one message. Most useful in [`select!`](crate::select), as a
+/// timeout for one select among others:
+///
+/// ```
+/// use fibra::chan::{after, unbounded};
+/// use std::time::Duration;
+///
+/// let (_tx, rx) = unbounded::<u32>();
+/// let timeout = after(Duration::from_millis(10));
+/// let got = fibra::select! {
+///     recv(rx) -> v => v.ok(),
+///     recv(timeout) -> _ => None,
+/// };
+/// assert_eq!(got, None);
+/// assert!(timeout.is_empty(), "its one message was taken");
+/// ```
+pub fn after(duration: Duration) -> Receiver<Instant> {
+    timer_receiver(timer::Timer::once(Instant::now().checked_add(duration)))
+}
+
+/// A receiver that gets one message at `when` (the instant itself): like
+/// [`after`], with a point in time.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// let when = Instant::now() + Duration::from_millis(5);
+/// assert_eq!(fibra::chan::at(when).recv(), Ok(when));
+/// assert!(Instant::now() >= when);
+/// ```
+pub fn at(when: Instant) -> Receiver<Instant> {
+    timer_receiver(timer::Timer::once(Some(when)))
+}
+
+/// A receiver that gets a message every `duration` (Go's `time.Tick`;
+/// crossbeam-channel's `tick`): the instant each tick was due, the first
+/// one `duration` from now. A tick that nobody takes before the next one
+/// is due is dropped, not delivered late in a burst: the next tick is due
+/// one `duration` after the last taken one, or one `duration` after it was
+/// taken if that is later. Clones share the ticks (each goes to one of
+/// them); it never disconnects.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let ticks = fibra::chan::tick(Duration::from_millis(2));
+/// let first = ticks.recv().unwrap();
+/// let second = ticks.recv().unwrap();
+/// assert!(second >= first + Duration::from_millis(2));
+/// ```
+pub fn tick(duration: Duration) -> Receiver<Instant> {
+    timer_receiver(timer::Timer::every(
+        Instant::now().checked_add(duration),
+        duration,
+    ))
+}
+
+fn timer_receiver(timer: timer::Timer) -> Receiver<Instant> {
+    Receiver {
+        flavor: Flavor::Timer {
+            timer: Arc::new(timer),
+            deliver: std::convert::identity,
+        },
+    }
+}
+
+/// A receiver that never gets a message and never disconnects (Go's nil
+/// channel; crossbeam-channel's `never`): a receive waits for ever, or
+/// until its timeout. In a [`select!`](crate::select), an arm on it is
+/// never chosen, which switches an arm off:
+///
+/// ```
+/// use fibra::chan::{never, unbounded, Receiver};
+///
+/// let (tx, rx) = unbounded();
+/// tx.send(1).unwrap();
+/// let enabled = false;
+/// let maybe: Receiver<u32> = if enabled { rx.clone() } else { never() };
+/// let got = fibra::select! {
+///     recv(maybe) -> _ => "switched off",
+///     recv(rx) -> _ => "rx",
+/// };
+/// assert_eq!(got, "rx");
+/// assert!(never::<u32>().try_recv().unwrap_err().is_empty());
+/// ```
+pub fn never<T>() -> Receiver<T> {
+    Receiver {
+        flavor: Flavor::Never,
+    }
 }
 
 /// The sending end of a channel; clones send into the same channel.
@@ -259,6 +376,54 @@ impl<T> Sender<T> {
     pub fn capacity(&self) -> Option<usize> {
         crate::loom::lock(&self.channel.state).capacity()
     }
+
+    /// How many values are buffered now (as [`Receiver::len`]).
+    ///
+    /// ```
+    /// let (tx, _rx) = fibra::chan::bounded(4);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// assert!(!tx.is_empty());
+    /// ```
+    pub fn len(&self) -> usize {
+        crate::loom::lock(&self.channel.state).len()
+    }
+
+    /// Whether no value is buffered now.
+    ///
+    /// ```
+    /// let (tx, _rx) = fibra::chan::unbounded::<u8>();
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the buffer is full now, so that a send would wait (always
+    /// true for `bounded(0)`, never for [`unbounded`]).
+    ///
+    /// ```
+    /// let (tx, _rx) = fibra::chan::bounded(1);
+    /// assert!(!tx.is_full());
+    /// tx.send(1).unwrap();
+    /// assert!(tx.is_full());
+    /// assert!(fibra::chan::bounded::<u8>(0).0.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        crate::loom::lock(&self.channel.state).is_full()
+    }
+
+    /// Whether `self` and `other` send into the same channel.
+    ///
+    /// ```
+    /// let (tx, _rx) = fibra::chan::unbounded::<u8>();
+    /// let (other, _other_rx) = fibra::chan::unbounded::<u8>();
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// assert!(!tx.same_channel(&other));
+    /// ```
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.channel, &other.channel)
+    }
 }
 
 impl<T> Clone for Sender<T> {
@@ -312,7 +477,22 @@ impl<T> fmt::Debug for Sender<T> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Receiver<T> {
-    channel: Arc<Channel<T>>,
+    flavor: Flavor<T>,
+}
+
+/// What a receiver receives from.
+enum Flavor<T> {
+    /// A channel made by [`bounded`] or [`unbounded`].
+    Channel(Arc<Channel<T>>),
+    /// A timer made by [`after`], [`at`] or [`tick`]; `deliver` turns its
+    /// instants into `T` (only ever `Instant`'s identity: this keeps the
+    /// type `Receiver<Instant>` without a cast).
+    Timer {
+        timer: Arc<timer::Timer>,
+        deliver: fn(Instant) -> T,
+    },
+    /// [`never`].
+    Never,
 }
 
 impl<T> Receiver<T> {
@@ -328,7 +508,7 @@ impl<T> Receiver<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
-        blocking::recv(&self.channel.state, &Tasks, None).map_err(|_| RecvError)
+        self.receive(None).map_err(|_| RecvError)
     }
 
     /// Receives a value, waiting at most `timeout` while the channel is
@@ -370,7 +550,15 @@ impl<T> Receiver<T> {
     /// assert!(Instant::now() >= deadline);
     /// ```
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        blocking::recv(&self.channel.state, &Tasks, Some(deadline))
+        self.receive(Some(deadline))
+    }
+
+    fn receive(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        match &self.flavor {
+            Flavor::Channel(channel) => blocking::recv(&channel.state, &Tasks, deadline),
+            Flavor::Timer { timer, deliver } => timer.recv(deadline).map(deliver),
+            Flavor::Never => Err(timer::recv_never(deadline)),
+        }
     }
 
     /// Receives a value only if one is there: [`TryRecvError::Empty`] if
@@ -385,11 +573,19 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        blocking::try_recv(&self.channel.state, &Tasks)
+        match &self.flavor {
+            Flavor::Channel(channel) => blocking::try_recv(&channel.state, &Tasks),
+            Flavor::Timer { timer, deliver } => timer
+                .try_take(Instant::now())
+                .map(deliver)
+                .ok_or(TryRecvError::Empty),
+            Flavor::Never => Err(TryRecvError::Empty),
+        }
     }
 
     /// How many values are buffered now (not counting those of senders
-    /// waiting on a full or rendezvous channel).
+    /// waiting on a full or rendezvous channel; for a timer channel, 1 if a
+    /// delivery is due, else 0).
     ///
     /// ```
     /// let (tx, rx) = fibra::chan::unbounded();
@@ -398,7 +594,11 @@ impl<T> Receiver<T> {
     /// assert!(!rx.is_empty());
     /// ```
     pub fn len(&self) -> usize {
-        crate::loom::lock(&self.channel.state).len()
+        match &self.flavor {
+            Flavor::Channel(channel) => crate::loom::lock(&channel.state).len(),
+            Flavor::Timer { timer, .. } => timer.len(Instant::now()),
+            Flavor::Never => 0,
+        }
     }
 
     /// Whether no value is buffered now (see [`len`](Self::len)).
@@ -409,6 +609,56 @@ impl<T> Receiver<T> {
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether the buffer is full now (always true for `bounded(0)` and
+    /// [`never`], never for [`unbounded`]; a timer channel holds one
+    /// delivery: full when it is due).
+    ///
+    /// ```
+    /// let (tx, rx) = fibra::chan::bounded(1);
+    /// tx.send(1).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        match &self.flavor {
+            Flavor::Channel(channel) => crate::loom::lock(&channel.state).is_full(),
+            Flavor::Timer { .. } => self.len() == 1,
+            Flavor::Never => true,
+        }
+    }
+
+    /// The channel's bound: `Some(n)` for [`bounded(n)`](bounded), `None`
+    /// for [`unbounded`]; `Some(1)` for a timer channel, `Some(0)` for
+    /// [`never`].
+    ///
+    /// ```
+    /// assert_eq!(fibra::chan::bounded::<u8>(3).1.capacity(), Some(3));
+    /// assert_eq!(fibra::chan::unbounded::<u8>().1.capacity(), None);
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        match &self.flavor {
+            Flavor::Channel(channel) => crate::loom::lock(&channel.state).capacity(),
+            Flavor::Timer { .. } => Some(1),
+            Flavor::Never => Some(0),
+        }
+    }
+
+    /// Whether `self` and `other` receive from the same channel (clones of
+    /// one timer receiver do; any two [`never`] receivers do).
+    ///
+    /// ```
+    /// let (_tx, rx) = fibra::chan::unbounded::<u8>();
+    /// assert!(rx.same_channel(&rx.clone()));
+    /// assert!(!rx.same_channel(&fibra::chan::unbounded().1));
+    /// ```
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        match (&self.flavor, &other.flavor) {
+            (Flavor::Channel(a), Flavor::Channel(b)) => Arc::ptr_eq(a, b),
+            (Flavor::Timer { timer: a, .. }, Flavor::Timer { timer: b, .. }) => Arc::ptr_eq(a, b),
+            (Flavor::Never, Flavor::Never) => true,
+            _ => false,
+        }
     }
 
     /// A blocking iterator over received values; it ends when the channel is
@@ -448,16 +698,26 @@ impl<T> Clone for Receiver<T> {
     /// assert_eq!((rx.recv(), rx2.recv()), (Ok(1), Ok(2)));
     /// ```
     fn clone(&self) -> Receiver<T> {
-        blocking::add_receiver(&self.channel.state);
-        Receiver {
-            channel: self.channel.clone(),
-        }
+        let flavor = match &self.flavor {
+            Flavor::Channel(channel) => {
+                blocking::add_receiver(&channel.state);
+                Flavor::Channel(channel.clone())
+            }
+            Flavor::Timer { timer, deliver } => Flavor::Timer {
+                timer: timer.clone(),
+                deliver: *deliver,
+            },
+            Flavor::Never => Flavor::Never,
+        };
+        Receiver { flavor }
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        blocking::drop_receiver(&self.channel.state, &Tasks);
+        if let Flavor::Channel(channel) = &self.flavor {
+            blocking::drop_receiver(&channel.state, &Tasks);
+        }
     }
 }
 

@@ -7,32 +7,37 @@
 //! A select runs rounds until one arm completes:
 //!
 //! 1. **Try.** Visit the arms in a uniformly random order (Fisher–Yates
-//!    from a per-thread xorshift), attempting each without waiting
+//!    from a per-thread xorshift; in their written order for a biased
+//!    select, [`Order::Biased`]), attempting each without waiting
 //!    (`try_recv` / `try_send`). The first that completes wins, so among
 //!    arms ready at once each is equally likely. An arm on a disconnected
 //!    channel is ready: it completes with its error. With a `default` arm
 //!    (`Wait::Never`), or past the deadline, stop here with `None`.
 //! 2. **Register.** Make a fresh [`Selection`] (its word `WAITING`) and,
-//!    one channel at a time, under that channel's lock: if the arm could
-//!    complete now (`can_receive` / `can_send`), abort the selection and stop
+//!    one arm at a time in a fresh random order (the written order if
+//!    biased), under that arm's channel's lock: if the arm could complete
+//!    now (`can_receive` / `can_send`), abort the selection and stop
 //!    registering; otherwise leave an entry for it (a send arm moves its
-//!    value into its entry, as a blocked sender does).
+//!    value into its entry, as a blocked sender does). The order matters
+//!    when several arms are on one channel: its counterpart takes the
+//!    entry queued first, so a fixed order would always complete the
+//!    same arm.
 //! 3. **Wait.** If the word is still `WAITING`, park (until the deadline, if
 //!    any). Then abort the selection: the compare-and-swap tells whether an
 //!    arm was chosen first.
 //! 4. **Unregister.** Under each lock, remove the entries left in step 2;
 //!    a send arm takes its value back, unless the entry is gone because the
-//!    arm was chosen (its value was taken: the send has completed).
-//! 5. **Complete.** If arm `k` was chosen, complete it: a send is done; a
-//!    receive takes a value (`finish_chosen_receive`), which can fail only if
-//!    another receiver took the value first; then run another round.
-//!    Aborted (spurious or disconnection wake-up, timeout, or an arm found
-//!    ready in step 2): run another round.
+//!    arm was chosen (its value was taken: the send has completed); a
+//!    receive arm whose entry is gone because it was chosen takes the value
+//!    handed to it.
+//! 5. **Complete.** If arm `k` was chosen, it completed in step 4: return
+//!    it. Aborted (spurious or disconnection wake-up, timeout, or an arm
+//!    found ready in step 2): run another round.
 //!
 //! A party that finds a select's entry in a channel may complete that arm
 //! only by choosing it (`Selection::choose`, under the channel's lock): a
-//! sender choosing a receive arm puts its value in the buffer, promised to
-//! the select (`chosen_receivers`); a receiver choosing a send arm takes the
+//! sender choosing a receive arm hands its value to the arm's entry
+//! (`state.rs`, invariant 6); a receiver choosing a send arm takes the
 //! value out of the entry. A failed choice means the entry is stale.
 //!
 //! # Invariants
@@ -44,11 +49,10 @@
 //! - **No value is lost or stranded.** A send arm's value is in the select
 //!   or in its entry; it leaves the entry only with a successful choice
 //!   (completed) or back to the select (step 4; unchosen values are dropped
-//!   with the arm). A value put in a buffer for a chosen receive arm is
-//!   tried by the select in step 5; if another receiver took it, it was
-//!   received. A value is never put in a buffer for a select that was not
-//!   chosen, so a select that completes another arm leaves nothing behind,
-//!   even on a rendezvous channel (`state.rs`, invariant 4).
+//!   with the arm). A value is handed to a receive arm only by the party
+//!   that chose it, and the select takes it in step 4, so a select that
+//!   completes another arm leaves nothing behind, even on a rendezvous
+//!   channel.
 //! - **No lost wake-up.** An arm registers only if, under its channel's
 //!   lock, it could not complete; from then on any change that makes it
 //!   able to complete either chooses the selection (and wakes the select),
@@ -59,10 +63,11 @@
 //!   Go: a select sending and receiving on one rendezvous channel waits for
 //!   another party.
 
-use super::blocking::{Parking, Shared};
+use super::blocking::{unpark_any, Parking, Shared};
 use super::error::{RecvError, TryRecvError, TrySendError};
 use super::selection::{Choice, SelectArmRef, Selection};
-use super::state::Wakes;
+use super::state::Received;
+use super::timer::earliest;
 use crate::loom::Arc;
 use std::time::Instant;
 
@@ -86,12 +91,55 @@ pub trait Arm<P: Parking> {
     /// (nothing registered); else leaves an entry for arm `index` of
     /// `selection` and returns true.
     fn register(&mut self, selection: &Arc<Selection<P::Waiter>>, index: usize) -> bool;
-    /// Removes the entry that [`Arm::register`] left (a send takes its value
-    /// back, or finds it taken: then the send has completed).
+    /// Removes the entry that [`Arm::register`] left, if any: a send takes
+    /// its value back, or finds it taken (then the send has completed); a
+    /// receive takes the value handed to it, if its arm was chosen.
     fn unregister(&mut self);
-    /// Completes the operation after its arm was chosen and unregistered;
-    /// false if another receiver took the value first.
-    fn complete_chosen(&mut self, parking: &P) -> bool;
+    /// Whether the operation completed (after [`Arm::unregister`]: whether
+    /// its arm was chosen and completed by the chooser).
+    fn completed(&self) -> bool;
+    /// When the operation becomes ready by itself, if it does (a timer
+    /// channel's next delivery): a waiting select parks until then at the
+    /// latest, and tries again.
+    fn ready_at(&self) -> Option<Instant> {
+        None
+    }
+}
+
+/// In which order a select tries and registers its arms.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Order {
+    /// A fresh uniformly random order for each pass (`select!`).
+    Fair(Xorshift),
+    /// The arms' own order (`select_biased!`): the first ready arm wins.
+    Biased,
+}
+
+impl Order {
+    /// The order of one pass over `len` arms.
+    fn pass(&mut self, len: usize) -> Pass<'_> {
+        Pass {
+            shuffle: Shuffle::new(len),
+            rng: match self {
+                Order::Fair(rng) => Some(rng),
+                Order::Biased => None,
+            },
+        }
+    }
+}
+
+/// One pass over the arms, in the order its [`Order`] gives.
+struct Pass<'a> {
+    shuffle: Shuffle,
+    rng: Option<&'a mut Xorshift>,
+}
+
+impl Iterator for Pass<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        self.shuffle.next(self.rng.as_deref_mut())
+    }
 }
 
 /// A small, fast generator (xorshift32); enough to spread choices.
@@ -125,10 +173,10 @@ pub(super) fn select<P: Parking, A: Arm<P> + ?Sized>(
     arms: &mut [&mut A],
     parking: &P,
     wait: Wait,
-    rng: &mut Xorshift,
+    mut order: Order,
 ) -> Option<usize> {
     loop {
-        if let Some(index) = try_in_random_order(arms, parking, rng) {
+        if let Some(index) = try_each(arms, parking, &mut order) {
             return Some(index);
         }
         let deadline = match wait {
@@ -138,51 +186,49 @@ pub(super) fn select<P: Parking, A: Arm<P> + ?Sized>(
             Wait::Until(deadline) => Some(deadline),
         };
         let selection = Selection::new(parking.current());
-        let registered = register_until_ready(arms, &selection);
+        register_until_ready(arms, &selection, &mut order);
         if selection.choice() == Choice::Waiting {
-            parking.park_until(deadline);
+            let wake_at = arms.iter().map(|arm| arm.ready_at()).fold(deadline, earliest);
+            parking.park_until(wake_at);
         }
         let choice = selection.abort();
-        arms[..registered].iter_mut().for_each(|arm| arm.unregister());
+        // Arms that did not register have nothing to remove (no lock taken).
+        arms.iter_mut().for_each(|arm| arm.unregister());
         if let Choice::Arm(index) = choice {
-            if arms[index].complete_chosen(parking) {
+            if arms[index].completed() {
                 return Some(index);
             }
         }
     }
 }
 
-/// Step 1: tries every arm once, in a uniformly random order.
-fn try_in_random_order<P: Parking, A: Arm<P> + ?Sized>(
+/// Step 1: tries every arm once, in the select's order.
+fn try_each<P: Parking, A: Arm<P> + ?Sized>(
     arms: &mut [&mut A],
     parking: &P,
-    rng: &mut Xorshift,
+    order: &mut Order,
 ) -> Option<usize> {
-    let mut order = Shuffle::new(arms.len());
-    while let Some(index) = order.next(rng) {
-        if arms[index].try_complete(parking) {
-            return Some(index);
-        }
-    }
-    None
+    order
+        .pass(arms.len())
+        .find(|&index| arms[index].try_complete(parking))
 }
 
-/// Step 2: registers the arms in order until one could complete now (then
-/// aborts the selection); returns how many registered.
+/// Step 2: registers the arms, in the select's order, until one could
+/// complete now (then aborts the selection).
 fn register_until_ready<P: Parking, A: Arm<P> + ?Sized>(
     arms: &mut [&mut A],
     selection: &Arc<Selection<P::Waiter>>,
-) -> usize {
-    for (index, arm) in arms.iter_mut().enumerate() {
-        if !arm.register(selection, index) {
+    order: &mut Order,
+) {
+    for index in order.pass(arms.len()) {
+        if !arms[index].register(selection, index) {
             // Ready now: run another round (unless an arm registered
             // earlier was chosen meanwhile; then the abort fails and the
             // caller completes that one).
             let _ = selection.abort();
-            return index;
+            return;
         }
     }
-    arms.len()
 }
 
 /// A lazy Fisher–Yates shuffle of `0..n`: each call to `next` draws one
@@ -216,11 +262,12 @@ impl Shuffle {
         }
     }
 
-    fn next(&mut self, rng: &mut Xorshift) -> Option<usize> {
+    /// The next index: drawn at random with `rng`, else in order.
+    fn next(&mut self, rng: Option<&mut Xorshift>) -> Option<usize> {
         if self.drawn == self.len {
             return None;
         }
-        let pick = self.drawn + rng.below(self.len - self.drawn);
+        let pick = self.drawn + rng.map_or(0, |rng| rng.below(self.len - self.drawn));
         let index = if self.len <= Shuffle::INLINE {
             self.inline.swap(self.drawn, pick);
             usize::from(self.inline[self.drawn])
@@ -276,13 +323,15 @@ impl<T, P: Parking> Arm<P> for RecvOp<'_, T, P::Waiter> {
 
     fn unregister(&mut self) {
         if let Some(ticket) = self.ticket.take() {
-            crate::loom::lock(self.shared).unregister_select_receiver(ticket);
+            let handed = crate::loom::lock(self.shared).unregister_select_receiver(ticket);
+            if let Some(value) = handed {
+                self.result = Some(Ok(value));
+            }
         }
     }
 
-    fn complete_chosen(&mut self, parking: &P) -> bool {
-        let outcome = crate::loom::lock(self.shared).finish_chosen_receive();
-        self.finish(outcome, parking)
+    fn completed(&self) -> bool {
+        self.result.is_some()
     }
 }
 
@@ -290,12 +339,12 @@ impl<T, W: Copy> RecvOp<'_, T, W> {
     /// Records a receive's outcome (after unlocking); false if it was empty.
     fn finish<P: Parking<Waiter = W>>(
         &mut self,
-        outcome: Result<(T, Wakes<W>), TryRecvError>,
+        outcome: Result<Received<T, W>, TryRecvError>,
         parking: &P,
     ) -> bool {
         self.result = match outcome {
-            Ok((value, wakes)) => {
-                wakes.wake_all(|waiter| parking.unpark(waiter));
+            Ok((value, sender)) => {
+                unpark_any(parking, sender);
                 Some(Ok(value))
             }
             Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
@@ -338,10 +387,8 @@ impl<T, P: Parking> Arm<P> for SendOp<'_, T, P::Waiter> {
             .expect("a send arm holds its value between rounds");
         let outcome = crate::loom::lock(self.shared).try_send(value);
         match outcome {
-            Ok(woken) => {
-                if let Some(receiver) = woken {
-                    parking.unpark(receiver);
-                }
+            Ok(receiver) => {
+                unpark_any(parking, receiver);
                 self.result = Some(Ok(()));
             }
             Err(TrySendError::Disconnected(value)) => self.result = Some(Err(value)),
@@ -379,11 +426,7 @@ impl<T, P: Parking> Arm<P> for SendOp<'_, T, P::Waiter> {
         }
     }
 
-    fn complete_chosen(&mut self, _parking: &P) -> bool {
-        debug_assert!(
-            self.result.is_some(),
-            "a send arm is chosen only by taking its value"
-        );
+    fn completed(&self) -> bool {
         self.result.is_some()
     }
 }

@@ -18,7 +18,7 @@ fn arm(selection: &std::sync::Arc<Selection<u32>>, arm: usize) -> SelectArmRef<u
 }
 
 #[test]
-fn state_rendezvous_send_chooses_a_waiting_select_and_promises_it_the_value() {
+fn state_rendezvous_send_chooses_a_waiting_select_and_hands_it_the_value() {
     let mut state = State::<u32, u32>::new(Some(0));
     let selection = Selection::new(9);
     assert!(!state.can_receive(&selection));
@@ -27,14 +27,22 @@ fn state_rendezvous_send_chooses_a_waiting_select_and_promises_it_the_value() {
     assert!(!state.can_send(&selection), "a select never meets itself");
     assert_eq!(state.try_send(5).unwrap(), Some(9), "the send wakes the select");
     assert_eq!(selection.choice(), Choice::Arm(1));
-    assert_eq!(state.len(), 1, "the value waits for the select");
+    assert_eq!(state.len(), 0, "the value is the select's, not the buffer's");
+    assert_eq!(
+        state.try_recv().unwrap_err(),
+        TryRecvError::Empty,
+        "nobody else gets it"
+    );
     assert!(
         state.try_send(6).unwrap_err().is_full(),
         "one value per chosen select"
     );
-    state.unregister_select_receiver(ticket); // already popped: nothing to do
-    assert_eq!(state.finish_chosen_receive().unwrap().0, 5);
-    assert!(state.try_send(7).unwrap_err().is_full(), "the promise is spent");
+    assert_eq!(
+        state.unregister_select_receiver(ticket),
+        Some(5),
+        "the arm finds its value"
+    );
+    assert!(state.try_send(7).unwrap_err().is_full(), "nobody waits any more");
 }
 
 #[test]
@@ -55,7 +63,7 @@ fn state_rendezvous_send_skips_a_select_decided_elsewhere() {
 }
 
 #[test]
-fn state_buffered_value_wakes_the_next_receiver_after_a_stale_select() {
+fn state_send_skips_a_stale_select_for_the_next_receiver() {
     let mut state = State::<u32, u32>::new(Some(1));
     let selection = Selection::new(9);
     state.register_select_receiver(arm(&selection, 0));
@@ -66,7 +74,7 @@ fn state_buffered_value_wakes_the_next_receiver_after_a_stale_select() {
         Some(4),
         "the plain receiver is woken instead"
     );
-    assert_eq!(state.try_recv().unwrap().0, 1);
+    assert_eq!(state.recv_as(Some(plain)).unwrap().0, 1, "handed to it");
     state.leave(Some(plain));
 }
 
@@ -88,11 +96,9 @@ fn state_receiver_takes_a_select_senders_value_only_by_choosing_it() {
             );
             assert_eq!(state.withdraw_sender(ticket), Some(7), "the select takes it back");
         } else {
-            let (value, wakes) = state.try_recv().unwrap();
+            let (value, sender) = state.try_recv().unwrap();
             assert_eq!((value, selection.choice()), (7, Choice::Arm(2)));
-            let mut woken = Vec::new();
-            wakes.wake_all(|w| woken.push(w));
-            assert_eq!(woken, [9]);
+            assert_eq!(sender, Some(9));
             assert_eq!(state.withdraw_sender(ticket), None, "taken: the send completed");
         }
     }
@@ -104,10 +110,8 @@ fn state_refill_moves_a_select_senders_value_in_by_choosing_it() {
     state.try_send(1).unwrap();
     let selection = Selection::new(9);
     let ticket = state.register_select_sender(2, arm(&selection, 0));
-    let (value, wakes) = state.try_recv().unwrap();
-    let mut woken = Vec::new();
-    wakes.wake_all(|w| woken.push(w));
-    assert_eq!((value, woken, selection.choice()), (1, vec![9], Choice::Arm(0)));
+    let (value, sender) = state.try_recv().unwrap();
+    assert_eq!((value, sender, selection.choice()), (1, Some(9), Choice::Arm(0)));
     assert_eq!(state.withdraw_sender(ticket), None);
     assert_eq!(state.try_recv().unwrap().0, 2);
 }

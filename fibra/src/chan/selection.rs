@@ -156,8 +156,4 @@ impl<W: Copy> Owner<W> {
             Owner::Select(entry) => !Arc::ptr_eq(&entry.selection, me) && entry.selection.is_waiting(),
         }
     }
-
-    pub(super) fn is_select(&self) -> bool {
-        matches!(self, Owner::Select(_))
-    }
 }

@@ -11,6 +11,12 @@
 //! the choice succeeds. A *live* entry is a plain one or one whose selection
 //! is still undecided.
 //!
+//! A value meets a waiting receiver by *hand-off* (Go's `send` to a parked
+//! `sudog`): the sender claims the receiver's entry, puts the value in
+//! `handed` under the entry's ticket, and wakes the receiver, which finds
+//! it there. From the claim on the value is that receiver's alone, so a
+//! send on a rendezvous channel returns only once a receiver has its value.
+//!
 //! Invariants (hold whenever the lock is free):
 //! 1. `blocked_senders` and `blocked_receivers` are sorted by ticket (tickets
 //!    grow, entries are pushed at the back, removal keeps the order), so an
@@ -24,28 +30,20 @@
 //!    full, and every receive that takes a value from the buffer moves the
 //!    oldest claimable sender's value in behind it, so each sender's values
 //!    leave in the order they were sent.
-//! 4. Capacity 0 (rendezvous): every buffered value is *promised* to a
-//!    receiver that will look for it: `buffer.len() <= waiting_receivers +
-//!    chosen_receivers`. A value enters the buffer only while that is
-//!    strictly less, or right after a send chose a select's receive arm
-//!    (which counts it in `chosen_receivers`). Otherwise the sender blocks
-//!    with its value, and a receiver takes it straight out of its entry. A
-//!    select's receive entry counts in neither number until it is chosen, so
-//!    a select that completes another arm can never strand a value here.
-//! 5. `waiting_receivers` counts plain receivers between their first
-//!    registration and the end of their receive; `chosen_receivers` counts
-//!    selects chosen for a receive on this channel that have not yet tried
-//!    it (each always tries the arm it was chosen for). Receiver entries are
-//!    queued only while no value can be received (the buffer is empty and no
-//!    live sender entry can be taken: the registrant saw that under the
-//!    lock), and every value put in the buffer pops entries until it wakes
-//!    one plain receiver or chooses one select (stale select entries are
-//!    dropped). So while a live receiver entry is queued, the buffer holds at
-//!    most as many values as there are woken plain receivers and chosen
-//!    selects that have not re-checked: a buffered value never waits on only
-//!    sleeping receivers (no lost wake-up). With invariant 4, on capacity 0
-//!    with no room no plain receiver entry is queued, only select ones.
-//! 6. `senders == 0` or `receivers == 0` is final (disconnection); reaching it
+//! 4. Capacity 0 (rendezvous): the buffer stays empty. A send completes only
+//!    by handing its value to a receiver entry it claimed, or by a receiver
+//!    taking the value out of the sender's own entry.
+//! 5. A live receiver entry is queued only while the buffer is empty and no
+//!    live sender entry exists (the registrant saw that under the lock, and
+//!    every send that finds a live receiver entry hands its value to it
+//!    instead of buffering it). So a buffered value never waits while a
+//!    receiver sleeps (no lost wake-up).
+//! 6. `handed` holds a value under a ticket only if that ticket's receiver
+//!    entry was claimed by the sender that put it there (for a select: the
+//!    arm was chosen), and only that receiver or select takes it out, in
+//!    the lock hold in which it next looks (a woken receiver looks before
+//!    anything else; a select's arm looks when it unregisters).
+//! 7. `senders == 0` or `receivers == 0` is final (disconnection); reaching it
 //!    wakes every waiter of the other side (a select is woken without being
 //!    chosen, and selects again).
 
@@ -67,25 +65,10 @@ struct BlockedReceiver<W> {
     owner: Owner<W>,
 }
 
-/// Up to two waiters to unpark after the lock is released.
-#[derive(Debug)]
-#[must_use = "the waiters must be unparked"]
-pub(super) struct Wakes<W>(pub(super) Option<W>, pub(super) Option<W>);
-
-impl<W> Wakes<W> {
-    fn none() -> Wakes<W> {
-        Wakes(None, None)
-    }
-
-    /// Calls `wake` on each waiter.
-    pub(super) fn wake_all(self, mut wake: impl FnMut(W)) {
-        self.0.into_iter().chain(self.1).for_each(&mut wake);
-    }
-}
-
 /// What a blocking send found when it first took the lock.
 pub(super) enum SendStart<T, W> {
-    /// The value is in the buffer; wake the receiver, if any.
+    /// The value is in the buffer or was handed to a receiver; wake the
+    /// receiver, if any.
     Sent(Option<W>),
     /// No receiver is left; the value comes back.
     Disconnected(T),
@@ -93,20 +76,23 @@ pub(super) enum SendStart<T, W> {
     Blocked(u64),
 }
 
+/// What a receive found: a value and the sender it let proceed, if any.
+pub(super) type Received<T, W> = (T, Option<W>);
+
 /// `State::capacity` of an unbounded channel (a bounded one this large could
 /// never fill its buffer anyway).
 const UNBOUNDED: usize = usize::MAX;
 
 pub(super) struct State<T, W> {
     buffer: VecDeque<T>,
-    /// `None`: unbounded.
     /// [`UNBOUNDED`] or the capacity (a plain `usize`, not an
     /// `Option<usize>`: 8 bytes less per channel, see `queue_receiver`).
     capacity: usize,
     blocked_senders: VecDeque<BlockedSender<T, W>>,
     blocked_receivers: VecDeque<BlockedReceiver<W>>,
-    waiting_receivers: usize,
-    chosen_receivers: usize,
+    /// Values handed to claimed receiver entries, by ticket (invariant 6);
+    /// empty except between a hand-off and the receiver's next look.
+    handed: Vec<(u64, T)>,
     senders: usize,
     receivers: usize,
     next_ticket: u64,
@@ -120,8 +106,7 @@ impl<T, W: Copy> State<T, W> {
             capacity: capacity.unwrap_or(UNBOUNDED),
             blocked_senders: VecDeque::new(),
             blocked_receivers: VecDeque::new(),
-            waiting_receivers: 0,
-            chosen_receivers: 0,
+            handed: Vec::new(),
             senders: 1,
             receivers: 1,
             next_ticket: 0,
@@ -132,9 +117,15 @@ impl<T, W: Copy> State<T, W> {
         (self.capacity != UNBOUNDED).then_some(self.capacity)
     }
 
-    /// Values buffered (not counting those of blocked senders).
+    /// Values buffered (not counting those of blocked senders, nor values
+    /// handed to a receiver that has not picked them up yet).
     pub(super) fn len(&self) -> usize {
         self.buffer.len()
+    }
+
+    /// Whether the buffer is full (a rendezvous channel always is).
+    pub(super) fn is_full(&self) -> bool {
+        self.capacity != UNBOUNDED && self.buffer.len() >= self.capacity
     }
 
     /// Receiver entries queued, plain or select, stale or not (for tests).
@@ -161,49 +152,44 @@ impl<T, W: Copy> State<T, W> {
     }
 
     fn has_room(&self) -> bool {
-        match self.capacity {
-            UNBOUNDED => true,
-            0 => self.buffer.len() < self.waiting_receivers + self.chosen_receivers,
-            capacity => self.buffer.len() < capacity,
-        }
+        self.buffer.len() < self.capacity
     }
 
-    /// Buffers a value and wakes the receiver it is owed to (invariant 5).
-    fn push(&mut self, value: T) -> Option<W> {
-        self.buffer.push_back(value);
-        self.wake_one_receiver()
-    }
-
-    /// Pops receiver entries until one is claimed: a plain receiver to wake,
-    /// or a select chosen here (it now counts in `chosen_receivers`). Stale
-    /// select entries are dropped on the way.
-    fn wake_one_receiver(&mut self) -> Option<W> {
+    /// Pops receiver entries until one is claimed (a plain receiver, or a
+    /// select chosen here), hands it `value` and returns the waiter to
+    /// wake; stale select entries are dropped on the way. Without a live
+    /// entry the value comes back.
+    fn hand_to_receiver(&mut self, value: T) -> Result<W, T> {
         while let Some(entry) = self.blocked_receivers.pop_front() {
             if let Some(waiter) = entry.owner.claim() {
-                if entry.owner.is_select() {
-                    self.chosen_receivers += 1;
-                }
-                return Some(waiter);
+                self.handed.push((entry.ticket, value));
+                return Ok(waiter);
             }
         }
-        None
+        Err(value)
+    }
+
+    /// Takes the value handed to the receiver entry `ticket`, if any.
+    pub(super) fn take_handed(&mut self, ticket: u64) -> Option<T> {
+        let index = self
+            .handed
+            .iter()
+            .position(|(handed_to, _)| *handed_to == ticket)?;
+        Some(self.handed.swap_remove(index).1)
     }
 
     pub(super) fn try_send(&mut self, value: T) -> Result<Option<W>, TrySendError<T>> {
         if self.receivers == 0 {
             return Err(TrySendError::Disconnected(value));
         }
+        // A live receiver entry means an empty buffer (invariant 5).
+        let value = match self.hand_to_receiver(value) {
+            Ok(receiver) => return Ok(Some(receiver)),
+            Err(value) => value,
+        };
         if self.has_room() {
-            return Ok(self.push(value));
-        }
-        if self.capacity == 0 {
-            // No room: only select entries can be queued (invariant 5).
-            // Choosing one promises it this value (invariant 4).
-            if let Some(select) = self.wake_one_receiver() {
-                debug_assert!(self.has_room(), "only a chosen select makes room here");
-                self.buffer.push_back(value);
-                return Ok(Some(select));
-            }
+            self.buffer.push_back(value);
+            return Ok(None);
         }
         Err(TrySendError::Full(value))
     }
@@ -266,15 +252,15 @@ impl<T, W: Copy> State<T, W> {
         Some((entry.value, waiter))
     }
 
-    /// Takes the next value, with the waiters that it lets proceed.
-    pub(super) fn try_recv(&mut self) -> Result<(T, Wakes<W>), TryRecvError> {
+    /// Takes the next value, with the sender that it lets proceed.
+    pub(super) fn try_recv(&mut self) -> Result<Received<T, W>, TryRecvError> {
         if let Some(value) = self.buffer.pop_front() {
             return Ok((value, self.refill()));
         }
         // Capacity 0 (a bounded buffer is never empty while live senders
-        // are blocked, invariant 3): the handoff straight from the entry.
+        // are blocked, invariant 3): straight from the sender's entry.
         if let Some((value, sender)) = self.take_from_sender() {
-            return Ok((value, Wakes(Some(sender), None)));
+            return Ok((value, Some(sender)));
         }
         if self.senders == 0 {
             Err(TryRecvError::Disconnected)
@@ -283,35 +269,31 @@ impl<T, W: Copy> State<T, W> {
         }
     }
 
-    /// After a value left the buffer of a bounded channel with capacity:
-    /// moves the oldest claimable sender's value in (invariant 3). Capacity 0
-    /// never refills: its receivers take from the senders' entries.
-    fn refill(&mut self) -> Wakes<W> {
-        if self.capacity == 0 || !self.has_room() {
-            return Wakes::none();
-        }
-        match self.take_from_sender() {
-            None => Wakes::none(),
-            Some((value, sender)) => {
-                let receiver = self.push(value);
-                Wakes(Some(sender), receiver)
-            }
+    /// After a value left the buffer: moves the oldest claimable sender's
+    /// value in (invariant 3) and returns that sender. No receiver entry is
+    /// live while a sender is (invariant 5), so nobody else is woken.
+    fn refill(&mut self) -> Option<W> {
+        let (value, sender) = self.take_from_sender()?;
+        self.buffer.push_back(value);
+        Some(sender)
+    }
+
+    /// For a plain receiver: the value handed to it if it has a ticket and
+    /// a sender handed it one, else what [`Self::try_recv`] finds.
+    pub(super) fn recv_as(&mut self, ticket: Option<u64>) -> Result<Received<T, W>, TryRecvError> {
+        match ticket.and_then(|ticket| self.take_handed(ticket)) {
+            Some(value) => Ok((value, None)),
+            None => self.try_recv(),
         }
     }
 
-    /// Registers a receiver about to park (after `try_recv` found it empty).
+    /// Registers a receiver about to park (after `recv_as` found it empty).
     /// `ticket` is `None` on its first registration in this receive; the
     /// returned ticket is passed back on later ones and to [`Self::leave`].
     pub(super) fn register_receiver(&mut self, ticket: Option<u64>, waiter: W) -> u64 {
-        let ticket = match ticket {
-            Some(ticket) => ticket,
-            None => {
-                self.waiting_receivers += 1;
-                self.ticket()
-            }
-        };
+        let ticket = ticket.unwrap_or_else(|| self.ticket());
         if self.blocked_receiver_index(ticket).is_none() {
-            // Woken and still nothing: queue again (at the back).
+            // First registration, or woken without a value: queue (again).
             self.queue_receiver(BlockedReceiver {
                 ticket,
                 owner: Owner::Plain(waiter),
@@ -323,8 +305,8 @@ impl<T, W: Copy> State<T, W> {
     /// Appends to `blocked_receivers`. The first entry gets an allocation of
     /// exactly one (a `VecDeque` would allocate room for four): most channels
     /// never have more than one receiver waiting, and a task blocked on its
-    /// own channel should cost as little memory as can be (the issue's
-    /// target is 4.5 KB per blocked task, stack page included).
+    /// own channel should cost as little memory as can be (the blocked-tasks
+    /// row of the benchmark table counts every byte).
     fn queue_receiver(&mut self, entry: BlockedReceiver<W>) {
         if self.blocked_receivers.capacity() == 0 {
             self.blocked_receivers.reserve_exact(1);
@@ -339,11 +321,11 @@ impl<T, W: Copy> State<T, W> {
     }
 
     /// A receiver ends its receive (with a value, an error or a timeout,
-    /// each seen by a `try_recv` under this lock hold); `ticket` is what its
-    /// registrations returned, `None` if it never registered.
+    /// each seen by a `recv_as` under this lock hold, so nothing was handed
+    /// to it); `ticket` is what its registrations returned, `None` if it
+    /// never registered.
     pub(super) fn leave(&mut self, ticket: Option<u64>) {
         let Some(ticket) = ticket else { return };
-        self.waiting_receivers -= 1;
         if let Some(index) = self.blocked_receiver_index(ticket) {
             self.blocked_receivers.remove(index);
         }
@@ -363,7 +345,7 @@ impl<T, W: Copy> State<T, W> {
     pub(super) fn can_send(&self, me: &Arc<Selection<W>>) -> bool {
         self.receivers == 0
             || self.has_room()
-            || (self.capacity == 0 && self.blocked_receivers.iter().any(|r| r.owner.is_live_for(me)))
+            || self.blocked_receivers.iter().any(|r| r.owner.is_live_for(me))
     }
 
     /// Queues a select's receive arm (after `can_receive` said no).
@@ -376,24 +358,20 @@ impl<T, W: Copy> State<T, W> {
         ticket
     }
 
-    /// Removes a select's receive entry, if no sender popped it.
-    pub(super) fn unregister_select_receiver(&mut self, ticket: u64) {
+    /// Removes a select's receive entry, if no sender popped it, and takes
+    /// the value a sender handed it, if one chose this arm (invariant 6).
+    pub(super) fn unregister_select_receiver(&mut self, ticket: u64) -> Option<T> {
         if let Some(index) = self.blocked_receiver_index(ticket) {
             self.blocked_receivers.remove(index);
+            return None;
         }
+        self.take_handed(ticket)
     }
 
     /// Queues a select's send arm with its value (after `can_send` said
     /// no); [`Self::withdraw_sender`] takes it back.
     pub(super) fn register_select_sender(&mut self, value: T, arm: SelectArmRef<W>) -> u64 {
         self.queue_sender(value, Owner::Select(arm))
-    }
-
-    /// A select chosen for a receive on this channel tries it (its promise
-    /// ends, invariant 4). `Empty` if another receiver took the value first.
-    pub(super) fn finish_chosen_receive(&mut self) -> Result<(T, Wakes<W>), TryRecvError> {
-        self.chosen_receivers -= 1;
-        self.try_recv()
     }
 
     pub(super) fn add_sender(&mut self) {
@@ -419,11 +397,17 @@ impl<T, W: Copy> State<T, W> {
     /// Drops one receiver; the last one wakes every blocked sender (their
     /// values stay in their entries for them to take back) and hands out
     /// the buffered values, to be dropped by the caller outside the lock.
+    /// (Nothing can be handed: a receiver that was handed a value is still
+    /// in its receive, so it was not the last to go.)
     pub(super) fn remove_receiver(&mut self) -> (Vec<W>, VecDeque<T>) {
         self.receivers -= 1;
         if self.receivers > 0 {
             return (Vec::new(), VecDeque::new());
         }
+        debug_assert!(
+            self.handed.is_empty(),
+            "a value was handed to a receiver that left"
+        );
         let waiters = self.blocked_senders.iter().map(|s| s.owner.waiter()).collect();
         (waiters, std::mem::take(&mut self.buffer))
     }

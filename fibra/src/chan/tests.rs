@@ -19,12 +19,6 @@ fn scaled(normal: usize, miri: usize) -> usize {
     }
 }
 
-fn woken<W>(wakes: state::Wakes<W>) -> Vec<W> {
-    let mut all = Vec::new();
-    wakes.wake_all(|w| all.push(w));
-    all
-}
-
 #[test]
 fn state_rendezvous_sender_blocks_until_a_receiver_takes_its_value() {
     let mut state = State::<&str, u32>::new(Some(0));
@@ -33,9 +27,9 @@ fn state_rendezvous_sender_blocks_until_a_receiver_takes_its_value() {
         panic!("a rendezvous send with no receiver must block");
     };
     assert_eq!(state.poll_send(ticket), None, "not taken yet");
-    let (value, wakes) = state.try_recv().unwrap();
+    let (value, sender) = state.try_recv().unwrap();
     assert_eq!(value, "hello");
-    assert_eq!(woken(wakes), [7], "the receive wakes its sender");
+    assert_eq!(sender, Some(7), "the receive wakes its sender");
     assert_eq!(state.poll_send(ticket), Some(Ok(())));
 }
 
@@ -53,9 +47,14 @@ fn state_rendezvous_try_send_succeeds_only_for_a_waiting_receiver() {
         state.try_send(2).unwrap_err().is_full(),
         "one value per waiting receiver"
     );
-    let (value, wakes) = state.try_recv().unwrap();
+    assert_eq!(
+        state.try_recv().unwrap_err(),
+        TryRecvError::Empty,
+        "the value is the waiting receiver's: nobody else gets it"
+    );
+    let (value, sender) = state.recv_as(Some(ticket)).unwrap();
     state.leave(Some(ticket));
-    assert_eq!((value, woken(wakes)), (1, vec![]));
+    assert_eq!((value, sender), (1, None));
     assert!(state.try_send(3).unwrap_err().is_full());
 }
 
@@ -71,12 +70,8 @@ fn state_full_buffer_refills_from_blocked_senders_in_order() {
     let SendStart::Blocked(b) = state.start_send(4, 40) else {
         panic!("full")
     };
-    let (value, wakes) = state.try_recv().unwrap();
-    assert_eq!(
-        (value, woken(wakes)),
-        (1, vec![30]),
-        "one receive wakes one sender"
-    );
+    let (value, sender) = state.try_recv().unwrap();
+    assert_eq!((value, sender), (1, Some(30)), "one receive wakes one sender");
     assert_eq!(state.poll_send(a), Some(Ok(())), "its value is in the buffer");
     assert_eq!(state.poll_send(b), None);
     assert_eq!(state.len(), 2);
@@ -98,21 +93,21 @@ fn state_a_lone_receiver_costs_one_entry_of_memory() {
 }
 
 #[test]
-fn state_refill_wakes_a_registered_receiver() {
-    // Capacity 1: R1 and R2 wait; a send wakes R1; a second sender blocks;
-    // R1's receive moves that value in and must wake R2 for it.
+fn state_sends_hand_values_to_waiting_receivers_in_order() {
+    // Capacity 1: R1 and R2 wait; the first send goes to R1, the second to
+    // R2, and only the third is buffered; each receiver finds its own.
     let mut state = State::<u32, u32>::new(Some(1));
     let r1 = state.register_receiver(None, 1);
     let r2 = state.register_receiver(None, 2);
     assert_eq!(state.try_send(10).unwrap(), Some(1));
-    let SendStart::Blocked(_) = state.start_send(20, 100) else {
-        panic!("full")
-    };
-    let (value, wakes) = state.try_recv().unwrap();
-    state.leave(Some(r1));
-    assert_eq!((value, woken(wakes)), (10, vec![100, 2]));
-    assert_eq!(state.try_recv().unwrap().0, 20);
+    assert_eq!(state.try_send(20).unwrap(), Some(2));
+    assert_eq!(state.try_send(30).unwrap(), None, "buffered: nobody waits");
+    assert_eq!(state.len(), 1);
+    assert_eq!(state.recv_as(Some(r2)).unwrap(), (20, None));
     state.leave(Some(r2));
+    assert_eq!(state.recv_as(Some(r1)).unwrap(), (10, None));
+    state.leave(Some(r1));
+    assert_eq!(state.try_recv().unwrap(), (30, None));
 }
 
 #[test]
@@ -143,6 +138,11 @@ fn state_receiver_woken_spuriously_registers_once() {
     assert_eq!(state.register_receiver(Some(ticket), 1), ticket);
     assert_eq!(state.try_send(1).unwrap(), Some(1));
     assert_eq!(state.try_send(2).unwrap(), None, "registered once, woken once");
+    assert_eq!(
+        state.recv_as(Some(ticket)).unwrap().0,
+        1,
+        "the handed value first"
+    );
     state.leave(Some(ticket));
 }
 
@@ -346,7 +346,7 @@ fn ten_thousand_tasks_blocked_in_recv_each_receive_exactly_once() {
             rt.spawn(move || rx.recv().unwrap())
         })
         .collect();
-    wait_for_state(&rx.channel, |state| state.blocked_receivers() == n);
+    wait_for_state(rx.channel(), |state| state.blocked_receivers() == n);
     (0..n).for_each(|i| tx.send(i).unwrap());
     let mut got: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     got.sort_unstable();
@@ -374,7 +374,7 @@ fn ten_thousand_tasks_blocked_in_send_each_complete_exactly_once() {
             })
         })
         .collect();
-    wait_for_state(&rx.channel, |state| state.blocked_senders() == n);
+    wait_for_state(rx.channel(), |state| state.blocked_senders() == n);
     assert_eq!(
         completed.load(Ordering::Relaxed),
         0,
