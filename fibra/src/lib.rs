@@ -94,9 +94,12 @@ mod chan {
     mod blocking;
     mod error;
     #[cfg(test)]
+    mod loom_dynamic;
+    #[cfg(test)]
     mod loom_models;
     #[cfg(test)]
     mod loom_select;
+    mod reserving;
     mod select;
     mod selection;
     mod state;

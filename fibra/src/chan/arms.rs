@@ -134,12 +134,16 @@ macro_rules! delegate_to_op {
                 self.op_mut().try_complete(parking)
             }
 
-            fn register(&mut self, selection: &Arc<Selection<Waiter>>, index: usize) -> bool {
-                self.op_mut().register(selection, index)
+            fn register(&mut self, selection: &Arc<Selection<Waiter>>, index: usize, parking: &Tasks) -> bool {
+                self.op_mut().register(selection, index, parking)
             }
 
-            fn unregister(&mut self) {
-                self.op_mut().unregister();
+            fn unregister(&mut self, parking: &Tasks) {
+                self.op_mut().unregister(parking);
+            }
+
+            fn awaiting_hand_off(&self) -> bool {
+                self.op().awaiting_hand_off()
             }
 
             fn completed(&self) -> bool {

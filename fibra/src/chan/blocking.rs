@@ -21,9 +21,10 @@
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::state::{SendStart, State};
-use crate::loom::Mutex;
+use crate::loom::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
 use std::time::Instant;
 
 /// Who is running, how it sleeps, and how to wake it.
@@ -44,12 +45,56 @@ pub trait Parking {
 /// A channel's state under its lock.
 pub(super) type Shared<T, W> = Mutex<State<T, W>>;
 
+/// A channel's locked state. Unlocking (dropping it) also wakes the
+/// watchers that changes made under the lock chose (`state/reserve.rs`):
+/// every operation that may change the state locks through [`lock`].
+pub(super) struct Locked<'a, T, P: Parking> {
+    guard: Option<MutexGuard<'a, State<T, P::Waiter>>>,
+    parking: &'a P,
+}
+
+/// Locks `shared` for a party that parks and wakes through `parking`.
+pub(super) fn lock<'a, T, P: Parking>(shared: &'a Shared<T, P::Waiter>, parking: &'a P) -> Locked<'a, T, P> {
+    Locked {
+        guard: Some(crate::loom::lock(shared)),
+        parking,
+    }
+}
+
+impl<T, P: Parking> Deref for Locked<'_, T, P> {
+    type Target = State<T, P::Waiter>;
+
+    fn deref(&self) -> &Self::Target {
+        self.guard.as_ref().expect("locked until dropped")
+    }
+}
+
+impl<T, P: Parking> DerefMut for Locked<'_, T, P> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.guard.as_mut().expect("locked until dropped")
+    }
+}
+
+impl<T, P: Parking> Drop for Locked<'_, T, P> {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else {
+            return;
+        };
+        let woken = guard.take_woken_watchers();
+        drop(guard);
+        woken
+            .into_iter()
+            .flatten()
+            .for_each(|waiter| self.parking.unpark(waiter));
+    }
+}
+
 pub(super) fn try_send<T, P: Parking>(
     shared: &Shared<T, P::Waiter>,
     parking: &P,
     value: T,
 ) -> Result<(), TrySendError<T>> {
-    let receiver = crate::loom::lock(shared).try_send(value)?;
+    let receiver = lock(shared, parking).try_send(value)?;
     unpark_any(parking, receiver);
     Ok(())
 }
@@ -64,7 +109,7 @@ pub(super) fn send<T, P: Parking>(
     value: T,
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<T>> {
-    let start = crate::loom::lock(shared).start_send(value, parking.current());
+    let start = lock(shared, parking).start_send(value, parking.current());
     let ticket = match start {
         SendStart::Sent(receiver) => {
             unpark_any(parking, receiver);
@@ -75,7 +120,7 @@ pub(super) fn send<T, P: Parking>(
     };
     loop {
         parking.park_until(deadline);
-        let mut state = crate::loom::lock(shared);
+        let mut state = lock(shared, parking);
         if let Some(outcome) = state.poll_send(ticket) {
             return outcome.map_err(SendTimeoutError::Disconnected);
         }
@@ -91,7 +136,7 @@ fn expired<P: Parking>(parking: &P, deadline: Option<Instant>) -> bool {
 }
 
 pub(super) fn try_recv<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P) -> Result<T, TryRecvError> {
-    let (value, sender) = crate::loom::lock(shared).try_recv()?;
+    let (value, sender) = lock(shared, parking).try_recv()?;
     unpark_any(parking, sender);
     Ok(value)
 }
@@ -112,9 +157,17 @@ pub(super) fn recv<T, P: Parking>(
 ) -> Result<T, RecvTimeoutError> {
     let mut ticket = None;
     loop {
-        let mut state = crate::loom::lock(shared);
+        let mut state = lock(shared, parking);
         let outcome = state.recv_as(ticket);
         if let Err(TryRecvError::Empty) = outcome {
+            if ticket.is_some_and(|ticket| state.is_promised(ticket)) {
+                // A selected send claimed this receiver: its value comes
+                // soon, and it may neither leave nor take another
+                // (`state/reserve.rs`, invariant 1).
+                drop(state);
+                parking.park_until(None);
+                continue;
+            }
             if !expired(parking, deadline) {
                 ticket = Some(state.register_receiver(ticket, parking.current()));
                 drop(state);
@@ -149,7 +202,7 @@ pub(super) fn add_receiver<T, W: Copy>(shared: &Shared<T, W>) {
 
 /// One sender fewer; the last one wakes every waiting receiver.
 pub(super) fn drop_sender<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P) {
-    let woken = crate::loom::lock(shared).remove_sender();
+    let woken = lock(shared, parking).remove_sender();
     woken.into_iter().for_each(|waiter| parking.unpark(waiter));
 }
 
@@ -157,7 +210,7 @@ pub(super) fn drop_sender<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking:
 /// the values nobody will receive (after unlocking: their `Drop` may use the
 /// channel).
 pub(super) fn drop_receiver<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P) {
-    let (woken, undelivered) = crate::loom::lock(shared).remove_receiver();
+    let (woken, undelivered) = lock(shared, parking).remove_receiver();
     woken.into_iter().for_each(|waiter| parking.unpark(waiter));
     drop_in_order(undelivered);
 }

@@ -1,14 +1,25 @@
-//! The [`select!`](crate::select) macro: parses its arms into
-//! [`RecvArm`](super::RecvArm)s and [`SendArm`](super::SendArm)s, calls
-//! [`select`](super::select), [`try_select`](super::try_select) or
-//! [`select_timeout`](super::select_timeout), and runs the body of the arm
-//! that completed.
+//! The [`select!`](crate::select) and [`select_biased!`](crate::select_biased)
+//! macros: they parse their arms into [`RecvArm`](super::RecvArm)s and
+//! [`SendArm`](super::SendArm)s, call `macro_support`'s `select`,
+//! `try_select` or `select_timeout` (with `biased` false for `select!`, true
+//! for `select_biased!`), and run the body of the arm that completed.
 //!
-//! Expansion: each arm becomes a local (named `arm` in its own parsing step,
-//! so macro hygiene keeps them apart); after the call every arm is turned
-//! into its `Option` of a result (releasing its borrow of the channel and
-//! dropping the values of sends that did not happen) before any body runs;
-//! then an `if let` chain runs the one body whose arm has a result.
+//! One implementation serves both: `select!` and `select_biased!` expand to
+//! `select!(@parse (biased name) ...)`, which carries the flag (and the
+//! macro's name, for error messages) through every step.
+//!
+//! Expansion: each arm's locals (the arm, `op`: a borrow of its channel,
+//! and for a send `value`) are named in that arm's own parsing step, so
+//! macro hygiene keeps them apart from other arms' and from the caller's
+//! names. All channel and value expressions are evaluated first, once each,
+//! in written order; each channel operand is bound as `let op = &expr;`, so
+//! that a temporary (`recv(get())`, `send(make_sender(), v)`) lives to the
+//! end of the select's block (temporary lifetime extension), and an operand
+//! that is already a reference (`recv(self.rx())`) is reborrowed through.
+//! After the call every arm is turned into its `Option` of a result
+//! (releasing its borrow of the channel and dropping the values of sends
+//! that did not happen) before any body runs; then an `if let` chain runs
+//! the one body whose arm has a result.
 
 /// Waits on several channel operations and completes exactly one, like Go's
 /// `select` statement; the syntax is crossbeam-channel's.
@@ -22,7 +33,9 @@
 /// ```
 ///
 /// - If one or more operations can complete now, one of them is chosen at
-///   random, each with equal probability, so that no arm starves.
+///   random, each with equal probability, so that no arm starves (for the
+///   first ready arm in written order instead, use
+///   [`select_biased!`](crate::select_biased)).
 /// - Otherwise a `default` arm runs at once; a `default(timeout)` arm (a
 ///   [`Duration`](std::time::Duration)) runs if no operation could complete
 ///   within `timeout`; with neither, the select waits until one can (inside
@@ -33,14 +46,24 @@
 /// - Exactly one operation completes: no value is taken from two channels,
 ///   and none is left behind by a select that chose another arm.
 ///
-/// Every channel and value expression is evaluated once, before selecting,
-/// as in Go: the value of a `send` arm that is not chosen is dropped. The
-/// `-> result` pattern must be irrefutable. A body is an expression followed
-/// by a comma, or a block (comma optional); the select evaluates to the body
-/// that ran. Channels are borrowed: pass a `Sender`/`Receiver` (or a
-/// reference to one) held in a variable. With no arms and no `default`, the
-/// select waits for ever. For a list of operations built at run time, use
-/// [`chan::select`](crate::chan::select) with
+/// The channel operand of `recv(..)` and `send(.., value)` is any expression
+/// whose value is a [`Receiver`](crate::chan::Receiver) or
+/// [`Sender`](crate::chan::Sender), or a reference to one: a variable
+/// (borrowed, not moved), `recv(self.rx())` for a method returning
+/// `&Receiver<T>`, `recv(make_receiver())` for a function returning one by
+/// value (the temporary lives until the select is over), and so on. Every
+/// channel and value expression is evaluated exactly once, in written order,
+/// before selecting, as in Go: the value of a `send` arm that is not chosen
+/// is dropped. A `default(timeout)` expression is evaluated after them.
+///
+/// `default` and `default()` are the same. A trailing comma is allowed after
+/// the last arm and inside the parentheses: `recv(r,)`, `send(s, v,)`,
+/// `default(timeout,)`. The `-> result` pattern must be irrefutable. A body
+/// is an expression followed by a comma (optional after the last arm), or a
+/// block (comma optional); the select evaluates to the body that ran. At
+/// most one `default` arm is allowed, anywhere among the others. With no arms
+/// and no `default`, the select waits for ever. For a list of operations
+/// built at run time, use [`chan::select`](crate::chan::select) with
 /// [`RecvArm`](crate::chan::RecvArm)s and [`SendArm`](crate::chan::SendArm)s.
 ///
 /// ```
@@ -91,71 +114,150 @@
 /// assert_eq!(got, None);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// Operands can be any expressions: method calls returning references,
+/// functions returning channels by value.
+///
+/// ```
+/// use fibra::chan::{unbounded, Receiver, Sender};
+/// use fibra::select;
+///
+/// struct Pipe {
+///     tx: Sender<u32>,
+///     rx: Receiver<u32>,
+/// }
+///
+/// impl Pipe {
+///     fn rx(&self) -> &Receiver<u32> {
+///         &self.rx
+///     }
+///
+///     fn tx(&self) -> Sender<u32> {
+///         self.tx.clone() // by value: dropped when the select is over
+///     }
+///
+///     fn forward(&self, n: u32) -> u32 {
+///         select! {
+///             send(self.tx(), n) -> res => res.unwrap(),
+///         }
+///         select! {
+///             recv(self.rx()) -> v => v.unwrap(),
+///             default() => 0, // `default()` is `default`
+///         }
+///     }
+/// }
+///
+/// let (tx, rx) = unbounded();
+/// let pipe = Pipe { tx, rx };
+/// assert_eq!(pipe.forward(7), 7);
+/// assert_eq!(pipe.forward(8), 8);
+/// ```
 #[macro_export]
 macro_rules! select {
-    // Parsing, one arm at a time: `[arms] [default] tokens`.
-    (@parse [$($arms:tt)*] [$($default:tt)*]) => {
-        $crate::select!(@emit [$($arms)*] [$($default)*])
+    // Parsing, one arm at a time: `(biased name) [arms] [default] tokens`.
+    // Each arm is recorded as `(arm [binding] (constructor) res => body)`;
+    // `arm` and `op` are written by this step, so hygiene makes them this
+    // arm's own names, apart from every other arm's and from the caller's.
+    // Bodies: `block,` before `expr,` (a one-line `{ x },` body captured as
+    // an `expr` trips `unused_braces` in the caller's crate; `{ x }.f(),`
+    // still falls through to `expr,`), then `block` without a comma, then a
+    // last `expr`.
+    (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]) => {
+        $crate::select!(@emit $cfg [$($arms)*] [$($default)*])
     };
-    (@parse [$($arms:tt)*] [$($default:tt)*] , $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)*] [$($default)*] $($rest)*)
+    (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*] , $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($arms)*] [$($default)*] $($rest)*)
     };
-    (@parse [$($arms:tt)*] [$($default:tt)*]
+    (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
+        recv($r:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($arms)* (arm [let op = &$r;] ($crate::chan::RecvArm::new(op)) $res => $body)]
+            [$($default)*] $($rest)*)
+    };
+    (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
         recv($r:expr $(,)?) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)* (arm recv ($r) $res => $body)] [$($default)*] $($rest)*)
+        $crate::select!(@parse $cfg [$($arms)* (arm [let op = &$r;] ($crate::chan::RecvArm::new(op)) $res => $body)]
+            [$($default)*] $($rest)*)
     };
-    (@parse [$($arms:tt)*] [$($default:tt)*]
+    (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
         recv($r:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)* (arm recv ($r) $res => $body)] [$($default)*] $($rest)*)
+        $crate::select!(@parse $cfg [$($arms)* (arm [let op = &$r;] ($crate::chan::RecvArm::new(op)) $res => $body)]
+            [$($default)*] $($rest)*)
     };
-    (@parse [$($arms:tt)*] [$($default:tt)*] recv($r:expr $(,)?) -> $res:pat => $body:expr) => {
-        $crate::select!(@parse [$($arms)* (arm recv ($r) $res => $body)] [$($default)*])
+    (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*] recv($r:expr $(,)?) -> $res:pat => $body:expr) => {
+        $crate::select!(@parse $cfg [$($arms)* (arm [let op = &$r;] ($crate::chan::RecvArm::new(op)) $res => $body)]
+            [$($default)*])
     };
-    (@parse [$($arms:tt)*] [$($default:tt)*]
+    (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
+        send($s:expr, $v:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg
+            [$($arms)* (arm [let op = &$s; let value = $v;] ($crate::chan::SendArm::new(op, value)) $res => $body)]
+            [$($default)*] $($rest)*)
+    };
+    (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
         send($s:expr, $v:expr $(,)?) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)* (arm send ($s, $v) $res => $body)] [$($default)*] $($rest)*)
+        $crate::select!(@parse $cfg
+            [$($arms)* (arm [let op = &$s; let value = $v;] ($crate::chan::SendArm::new(op, value)) $res => $body)]
+            [$($default)*] $($rest)*)
     };
-    (@parse [$($arms:tt)*] [$($default:tt)*]
+    (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
         send($s:expr, $v:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)* (arm send ($s, $v) $res => $body)] [$($default)*] $($rest)*)
+        $crate::select!(@parse $cfg
+            [$($arms)* (arm [let op = &$s; let value = $v;] ($crate::chan::SendArm::new(op, value)) $res => $body)]
+            [$($default)*] $($rest)*)
     };
-    (@parse [$($arms:tt)*] [$($default:tt)*] send($s:expr, $v:expr $(,)?) -> $res:pat => $body:expr) => {
-        $crate::select!(@parse [$($arms)* (arm send ($s, $v) $res => $body)] [$($default)*])
+    (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*] send($s:expr, $v:expr $(,)?) -> $res:pat => $body:expr) => {
+        $crate::select!(@parse $cfg
+            [$($arms)* (arm [let op = &$s; let value = $v;] ($crate::chan::SendArm::new(op, value)) $res => $body)]
+            [$($default)*])
     };
-    (@parse [$($arms:tt)*] [] default $(($timeout:expr))? => $body:expr, $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)*] [default ($($timeout)?) $body] $($rest)*)
+    // `default()` is `default` (matched before an `expr` is parsed from `()`).
+    (@parse $cfg:tt [$($arms:tt)*] [] default () => $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($arms)*] [] default => $($rest)*)
     };
-    (@parse [$($arms:tt)*] [] default $(($timeout:expr))? => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)*] [default ($($timeout)?) $body] $($rest)*)
+    (@parse $cfg:tt [$($arms:tt)*] [] default $(($timeout:expr $(,)?))? => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($arms)*] [default ($($timeout)?) $body] $($rest)*)
     };
-    (@parse [$($arms:tt)*] [] default $(($timeout:expr))? => $body:expr) => {
-        $crate::select!(@parse [$($arms)*] [default ($($timeout)?) $body])
+    (@parse $cfg:tt [$($arms:tt)*] [] default $(($timeout:expr $(,)?))? => $body:expr, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($arms)*] [default ($($timeout)?) $body] $($rest)*)
     };
-    (@parse [$($arms:tt)*] [$($default:tt)+] default $($rest:tt)*) => {
-        ::core::compile_error!("select!: more than one `default` arm")
+    (@parse $cfg:tt [$($arms:tt)*] [] default $(($timeout:expr $(,)?))? => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($arms)*] [default ($($timeout)?) $body] $($rest)*)
     };
-    (@parse [$($arms:tt)*] [$($default:tt)*] $($rest:tt)+) => {
+    (@parse $cfg:tt [$($arms:tt)*] [] default $(($timeout:expr $(,)?))? => $body:expr) => {
+        $crate::select!(@parse $cfg [$($arms)*] [default ($($timeout)?) $body])
+    };
+    (@parse ($biased:tt $name:tt) [$($arms:tt)*] [$($default:tt)+] default $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!($name, ": more than one `default` arm"))
+    };
+    (@parse ($biased:tt $name:tt) [$($arms:tt)*] [$($default:tt)*] $($rest:tt)+) => {
         ::core::compile_error!(::core::concat!(
-            "select!: expected `recv(r) -> res => body`, `send(s, v) -> res => body`, ",
+            $name, ": expected `recv(r) -> res => body`, `send(s, v) -> res => body`, ",
             "`default => body` or `default(timeout) => body`, found: ",
             ::core::stringify!($($rest)+)
         ))
     };
 
     // Emitting: the call that fits the default arm, then the bodies.
-    (@emit [$($arms:tt)*] []) => {
-        $crate::select!(@run [$($arms)*] ($crate::chan::select) ()
+    (@emit ($biased:tt $name:tt) [$($arms:tt)*] []) => {
+        $crate::select!(@run [$($arms)*] ($crate::chan::macro_support::select) (, $biased)
             { ::core::unreachable!("select without default completed no arm") })
     };
-    (@emit [$($arms:tt)*] [default () $body:tt]) => {
-        $crate::select!(@run [$($arms)*] ($crate::chan::try_select) () $body)
+    (@emit ($biased:tt $name:tt) [$($arms:tt)*] [default () $body:tt]) => {
+        $crate::select!(@run [$($arms)*] ($crate::chan::macro_support::try_select) (, $biased) $body)
     };
-    (@emit [$($arms:tt)*] [default ($timeout:expr) $body:tt]) => {
-        $crate::select!(@run [$($arms)*] ($crate::chan::select_timeout) (, $timeout) $body)
+    (@emit ($biased:tt $name:tt) [$($arms:tt)*] [default ($timeout:expr) $body:tt]) => {
+        $crate::select!(@run [$($arms)*] ($crate::chan::macro_support::select_timeout) (, $timeout, $biased) $body)
     };
-    (@run [$(($arm:ident $kind:ident ($($args:tt)*) $res:pat => $body:tt))*]
+    // Every channel (borrowed: `let op = &expr;` keeps a temporary alive to
+    // the end of the block) and every value, once, in written order; then
+    // the call; then each arm's result, releasing the arms' borrows; then
+    // the one body whose arm has a result.
+    (@run [$(($arm:ident [$($bind:tt)*] ($($new:tt)*) $res:pat => $body:tt))*]
         ($($call:tt)*) ($($extra:tt)*) $fallback:tt) => {{
-        $( let mut $arm = $crate::select!(@arm $kind $($args)*); )*
+        $(
+            $($bind)*
+            let mut $arm = $($new)*;
+        )*
         let _ = $($call)*(&mut [$(&mut $arm as &mut dyn $crate::chan::SelectArm),*] $($extra)*);
         $( let $arm = $arm.into_result(); )*
         $(
@@ -167,15 +269,56 @@ macro_rules! select {
             $fallback
         }
     }};
-    (@arm recv $r:expr) => {
-        $crate::chan::RecvArm::new(&$r)
-    };
-    (@arm send $s:expr, $v:expr) => {
-        $crate::chan::SendArm::new(&$s, $v)
-    };
 
-    // Entry point.
+    // Entry point: fair.
     ($($tokens:tt)*) => {
-        $crate::select!(@parse [] [] $($tokens)*)
+        $crate::select!(@parse (false "select!") [] [] $($tokens)*)
+    };
+}
+
+/// Like [`select!`](crate::select) (same syntax and guarantees), but biased:
+/// if several operations can complete now, the first of them in written
+/// order is completed, never another. When it has to wait, it registers the
+/// arms in written order too, then completes whichever operation another
+/// party makes possible first. `default` and `default(timeout)` still run
+/// only when no operation could complete.
+///
+/// Use it to give one channel priority over another (a shutdown signal
+/// before work, say); a `select_biased!` in a loop can starve its later
+/// arms for as long as the earlier ones stay ready.
+///
+/// ```
+/// use fibra::chan::unbounded;
+/// use fibra::select_biased;
+///
+/// let (urgent_tx, urgent) = unbounded::<u32>();
+/// let (normal_tx, normal) = unbounded::<u32>();
+/// (0..100).for_each(|i| {
+///     urgent_tx.send(i).unwrap();
+///     normal_tx.send(i).unwrap();
+/// });
+///
+/// // Both are ready every time: the first arm always wins.
+/// for i in 0..100 {
+///     let got = select_biased! {
+///         recv(urgent) -> v => ("urgent", v.unwrap()),
+///         recv(normal) -> v => ("normal", v.unwrap()),
+///     };
+///     assert_eq!(got, ("urgent", i));
+/// }
+///
+/// // `urgent` is empty now: the next ready arm wins.
+/// let got = select_biased! {
+///     recv(urgent) -> v => ("urgent", v.unwrap()),
+///     recv(normal) -> v => ("normal", v.unwrap()),
+///     default => ("none", 0),
+/// };
+/// assert_eq!(got, ("normal", 0));
+/// assert_eq!(normal.len(), 99);
+/// ```
+#[macro_export]
+macro_rules! select_biased {
+    ($($tokens:tt)*) => {
+        $crate::select!(@parse (true "select_biased!") [] [] $($tokens)*)
     };
 }

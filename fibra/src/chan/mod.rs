@@ -72,9 +72,11 @@
 
 mod arms;
 mod blocking;
+mod dynamic;
 mod error;
 mod iter;
 mod macros;
+mod reserving;
 mod select;
 #[cfg(test)]
 mod select_tests;
@@ -88,6 +90,9 @@ mod timer;
 #[doc(hidden)]
 pub use arms::macro_support;
 pub use arms::{select, select_deadline, select_timeout, try_select, RecvArm, SelectArm, SendArm};
+pub use dynamic::{
+    ReadyTimeoutError, Select, SelectTimeoutError, SelectedOperation, TryReadyError, TrySelectError,
+};
 pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use iter::{IntoIter, Iter, TryIter};
 
@@ -491,7 +496,7 @@ enum Flavor<T> {
         timer: Arc<timer::Timer>,
         deliver: fn(Instant) -> T,
     },
-    /// [`never`].
+    /// [`never`](fn@never).
     Never,
 }
 
@@ -612,7 +617,7 @@ impl<T> Receiver<T> {
     }
 
     /// Whether the buffer is full now (always true for `bounded(0)` and
-    /// [`never`], never for [`unbounded`]; a timer channel holds one
+    /// [`never`](fn@never), never for [`unbounded`]; a timer channel holds one
     /// delivery: full when it is due).
     ///
     /// ```
@@ -630,7 +635,7 @@ impl<T> Receiver<T> {
 
     /// The channel's bound: `Some(n)` for [`bounded(n)`](bounded), `None`
     /// for [`unbounded`]; `Some(1)` for a timer channel, `Some(0)` for
-    /// [`never`].
+    /// [`never`](fn@never).
     ///
     /// ```
     /// assert_eq!(fibra::chan::bounded::<u8>(3).1.capacity(), Some(3));
@@ -645,7 +650,7 @@ impl<T> Receiver<T> {
     }
 
     /// Whether `self` and `other` receive from the same channel (clones of
-    /// one timer receiver do; any two [`never`] receivers do).
+    /// one timer receiver do; any two [`never`](fn@never) receivers do).
     ///
     /// ```
     /// let (_tx, rx) = fibra::chan::unbounded::<u8>();

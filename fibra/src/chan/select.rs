@@ -63,11 +63,10 @@
 //!   Go: a select sending and receiving on one rendezvous channel waits for
 //!   another party.
 
-use super::blocking::{unpark_any, Parking, Shared};
+use super::blocking::{lock, unpark_any, Parking, Shared};
 use super::error::{RecvError, TryRecvError, TrySendError};
 use super::selection::{Choice, SelectArmRef, Selection};
-use super::state::Received;
-use super::timer::earliest;
+use super::state::{Received, Settled};
 use crate::loom::Arc;
 use std::time::Instant;
 
@@ -90,11 +89,11 @@ pub trait Arm<P: Parking> {
     /// Under the channel's lock: false if the operation could complete now
     /// (nothing registered); else leaves an entry for arm `index` of
     /// `selection` and returns true.
-    fn register(&mut self, selection: &Arc<Selection<P::Waiter>>, index: usize) -> bool;
+    fn register(&mut self, selection: &Arc<Selection<P::Waiter>>, index: usize, parking: &P) -> bool;
     /// Removes the entry that [`Arm::register`] left, if any: a send takes
     /// its value back, or finds it taken (then the send has completed); a
     /// receive takes the value handed to it, if its arm was chosen.
-    fn unregister(&mut self);
+    fn unregister(&mut self, parking: &P);
     /// Whether the operation completed (after [`Arm::unregister`]: whether
     /// its arm was chosen and completed by the chooser).
     fn completed(&self) -> bool;
@@ -103,6 +102,12 @@ pub trait Arm<P: Parking> {
     /// latest, and tries again.
     fn ready_at(&self) -> Option<Instant> {
         None
+    }
+    /// After [`Arm::unregister`]: whether the arm was chosen by a selected
+    /// send (`state/reserve.rs`) whose value is still to come. The select
+    /// then waits and unregisters again, whatever its deadline.
+    fn awaiting_hand_off(&self) -> bool {
+        false
     }
 }
 
@@ -186,19 +191,32 @@ pub(super) fn select<P: Parking, A: Arm<P> + ?Sized>(
             Wait::Until(deadline) => Some(deadline),
         };
         let selection = Selection::new(parking.current());
-        register_until_ready(arms, &selection, &mut order);
+        register_until_ready(arms, &selection, &mut order, parking);
         if selection.choice() == Choice::Waiting {
             let wake_at = arms.iter().map(|arm| arm.ready_at()).fold(deadline, earliest);
             parking.park_until(wake_at);
         }
         let choice = selection.abort();
         // Arms that did not register have nothing to remove (no lock taken).
-        arms.iter_mut().for_each(|arm| arm.unregister());
+        arms.iter_mut().for_each(|arm| arm.unregister(parking));
         if let Choice::Arm(index) = choice {
+            while arms[index].awaiting_hand_off() {
+                parking.park_until(None);
+                arms[index].unregister(parking);
+            }
             if arms[index].completed() {
                 return Some(index);
             }
         }
+    }
+}
+
+/// The earlier of two optional instants (`None` is "never").
+pub(super) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
     }
 }
 
@@ -219,9 +237,10 @@ fn register_until_ready<P: Parking, A: Arm<P> + ?Sized>(
     arms: &mut [&mut A],
     selection: &Arc<Selection<P::Waiter>>,
     order: &mut Order,
+    parking: &P,
 ) {
     for index in order.pass(arms.len()) {
-        if !arms[index].register(selection, index) {
+        if !arms[index].register(selection, index, parking) {
             // Ready now: run another round (unless an arm registered
             // earlier was chosen meanwhile; then the abort fails and the
             // caller completes that one).
@@ -304,12 +323,12 @@ impl<'a, T, W: Copy> RecvOp<'a, T, W> {
 
 impl<T, P: Parking> Arm<P> for RecvOp<'_, T, P::Waiter> {
     fn try_complete(&mut self, parking: &P) -> bool {
-        let outcome = crate::loom::lock(self.shared).try_recv();
+        let outcome = lock(self.shared, parking).try_recv();
         self.finish(outcome, parking)
     }
 
-    fn register(&mut self, selection: &Arc<Selection<P::Waiter>>, index: usize) -> bool {
-        let mut state = crate::loom::lock(self.shared);
+    fn register(&mut self, selection: &Arc<Selection<P::Waiter>>, index: usize, parking: &P) -> bool {
+        let mut state = lock(self.shared, parking);
         if state.can_receive(selection) {
             return false;
         }
@@ -321,17 +340,27 @@ impl<T, P: Parking> Arm<P> for RecvOp<'_, T, P::Waiter> {
         true
     }
 
-    fn unregister(&mut self) {
-        if let Some(ticket) = self.ticket.take() {
-            let handed = crate::loom::lock(self.shared).unregister_select_receiver(ticket);
-            if let Some(value) = handed {
+    fn unregister(&mut self, parking: &P) {
+        let Some(ticket) = self.ticket.take() else { return };
+        let mut state = lock(self.shared, parking);
+        match state.settle_select_receiver(ticket) {
+            Settled::Handed => {
+                let value = state.take_handed(ticket).expect("settled as handed");
                 self.result = Some(Ok(value));
             }
+            // Chosen by a selected send whose value is still to come: keep
+            // the ticket and look again (`awaiting_hand_off`).
+            Settled::Promised => self.ticket = Some(ticket),
+            Settled::Removed | Settled::Gone => {}
         }
     }
 
     fn completed(&self) -> bool {
         self.result.is_some()
+    }
+
+    fn awaiting_hand_off(&self) -> bool {
+        self.ticket.is_some()
     }
 }
 
@@ -385,7 +414,7 @@ impl<T, P: Parking> Arm<P> for SendOp<'_, T, P::Waiter> {
             .value
             .take()
             .expect("a send arm holds its value between rounds");
-        let outcome = crate::loom::lock(self.shared).try_send(value);
+        let outcome = lock(self.shared, parking).try_send(value);
         match outcome {
             Ok(receiver) => {
                 unpark_any(parking, receiver);
@@ -397,8 +426,8 @@ impl<T, P: Parking> Arm<P> for SendOp<'_, T, P::Waiter> {
         self.result.is_some()
     }
 
-    fn register(&mut self, selection: &Arc<Selection<P::Waiter>>, index: usize) -> bool {
-        let mut state = crate::loom::lock(self.shared);
+    fn register(&mut self, selection: &Arc<Selection<P::Waiter>>, index: usize, parking: &P) -> bool {
+        let mut state = lock(self.shared, parking);
         if state.can_send(selection) {
             return false;
         }
@@ -417,9 +446,9 @@ impl<T, P: Parking> Arm<P> for SendOp<'_, T, P::Waiter> {
         true
     }
 
-    fn unregister(&mut self) {
+    fn unregister(&mut self, parking: &P) {
         let Some(ticket) = self.ticket.take() else { return };
-        match crate::loom::lock(self.shared).withdraw_sender(ticket) {
+        match lock(self.shared, parking).withdraw_sender(ticket) {
             Some(value) => self.value = Some(value),
             // Taken by a receiver that chose this arm: the send completed.
             None => self.result = Some(Ok(())),

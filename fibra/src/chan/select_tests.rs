@@ -3,7 +3,7 @@
 //! All run under Miri (smaller sizes there).
 
 use super::selection::{Choice, SelectArmRef, Selection};
-use super::state::State;
+use super::state::{Settled, State};
 use super::*;
 use std::collections::HashSet;
 use std::thread;
@@ -37,11 +37,8 @@ fn state_rendezvous_send_chooses_a_waiting_select_and_hands_it_the_value() {
         state.try_send(6).unwrap_err().is_full(),
         "one value per chosen select"
     );
-    assert_eq!(
-        state.unregister_select_receiver(ticket),
-        Some(5),
-        "the arm finds its value"
-    );
+    assert_eq!(state.settle_select_receiver(ticket), Settled::Handed);
+    assert_eq!(state.take_handed(ticket), Some(5), "the arm finds its value");
     assert!(state.try_send(7).unwrap_err().is_full(), "nobody waits any more");
 }
 

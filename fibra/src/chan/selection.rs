@@ -147,6 +147,23 @@ impl<W: Copy> Owner<W> {
         }
     }
 
+    /// Whether a party could complete with this entry: a plain waiter, or
+    /// an undecided arm of a select.
+    pub(super) fn is_live(&self) -> bool {
+        match self {
+            Owner::Plain(_) => true,
+            Owner::Select(entry) => entry.selection.is_waiting(),
+        }
+    }
+
+    /// The selection of a select's entry (`None` for a plain one).
+    pub(super) fn selection(&self) -> Option<&Arc<Selection<W>>> {
+        match self {
+            Owner::Plain(_) => None,
+            Owner::Select(entry) => Some(&entry.selection),
+        }
+    }
+
     /// Whether `me` (a select registering its arms) could complete with this
     /// entry: it is a plain waiter or an undecided arm of another select.
     /// A select never completes with itself (as in Go).

@@ -16,7 +16,7 @@
 
 use super::blocking::Parking;
 use super::error::{RecvError, RecvTimeoutError};
-use super::select::Arm;
+use super::select::{earliest, Arm};
 use super::selection::Selection;
 use super::tasks::Tasks;
 use crate::loom::Arc;
@@ -75,6 +75,13 @@ impl Timer {
         Some(due)
     }
 
+    /// Puts back a delivery taken by a selected operation that was not
+    /// completed (`dynamic.rs`): due again at `due`.
+    pub(super) fn give_back(&self, due: Instant) {
+        let mut next = self.lock_next();
+        *next = Some(next.map_or(due, |next| next.min(due)));
+    }
+
     /// Deliveries due now and not taken: 0 or 1.
     pub(super) fn len(&self, now: Instant) -> usize {
         usize::from(self.lock_next().is_some_and(|due| due <= now))
@@ -94,15 +101,6 @@ impl Timer {
             // then the loop waits for the next one.
             Tasks.park_until(earliest(self.next_delivery(), deadline));
         }
-    }
-}
-
-/// The earlier of two optional instants (`None` is "never").
-pub(super) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, None) => a,
-        (None, b) => b,
     }
 }
 
@@ -147,11 +145,11 @@ impl<T, P: Parking> Arm<P> for TimerOp<'_, T> {
         self.result.is_some()
     }
 
-    fn register(&mut self, _selection: &Arc<Selection<P::Waiter>>, _index: usize) -> bool {
+    fn register(&mut self, _selection: &Arc<Selection<P::Waiter>>, _index: usize, _parking: &P) -> bool {
         self.timer.len(Instant::now()) == 0
     }
 
-    fn unregister(&mut self) {}
+    fn unregister(&mut self, _parking: &P) {}
 
     fn completed(&self) -> bool {
         self.result.is_some()
@@ -162,7 +160,7 @@ impl<T, P: Parking> Arm<P> for TimerOp<'_, T> {
     }
 }
 
-/// A select's receive arm on [`never`](super::never): never ready.
+/// A select's receive arm on [`never`](fn@super::never): never ready.
 pub(super) struct NeverOp;
 
 impl<P: Parking> Arm<P> for NeverOp {
@@ -170,11 +168,11 @@ impl<P: Parking> Arm<P> for NeverOp {
         false
     }
 
-    fn register(&mut self, _selection: &Arc<Selection<P::Waiter>>, _index: usize) -> bool {
+    fn register(&mut self, _selection: &Arc<Selection<P::Waiter>>, _index: usize, _parking: &P) -> bool {
         true
     }
 
-    fn unregister(&mut self) {}
+    fn unregister(&mut self, _parking: &P) {}
 
     fn completed(&self) -> bool {
         false

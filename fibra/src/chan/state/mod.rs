@@ -30,7 +30,8 @@
 //!    full, and every receive that takes a value from the buffer moves the
 //!    oldest claimable sender's value in behind it, so each sender's values
 //!    leave in the order they were sent.
-//! 4. Capacity 0 (rendezvous): the buffer stays empty. A send completes only
+//! 4. Capacity 0 (rendezvous): the buffer stays empty (but for a value given
+//!    back by a released reservation, `reserve.rs`). A send completes only
 //!    by handing its value to a receiver entry it claimed, or by a receiver
 //!    taking the value out of the sender's own entry.
 //! 5. A live receiver entry is queued only while the buffer is empty and no
@@ -46,6 +47,13 @@
 //! 7. `senders == 0` or `receivers == 0` is final (disconnection); reaching it
 //!    wakes every waiter of the other side (a select is woken without being
 //!    chosen, and selects again).
+//!
+//! The dynamic `Select`'s reservations and watchers add their own
+//! invariants (`reserve.rs`).
+
+mod reserve;
+
+pub(super) use reserve::{Reservation, Settled};
 
 use super::error::{TryRecvError, TrySendError};
 use super::selection::{Owner, SelectArmRef, Selection};
@@ -91,8 +99,13 @@ pub(super) struct State<T, W> {
     blocked_senders: VecDeque<BlockedSender<T, W>>,
     blocked_receivers: VecDeque<BlockedReceiver<W>>,
     /// Values handed to claimed receiver entries, by ticket (invariant 6);
-    /// empty except between a hand-off and the receiver's next look.
+    /// empty except between a hand-off and the receiver's next look (and
+    /// while a dynamic select's received value is reserved).
     handed: Vec<(u64, T)>,
+    /// Buffer slots reserved by selected sends (`reserve.rs`).
+    reserved: usize,
+    /// Promises and watchers (`reserve.rs`), allocated on first use.
+    extras: Option<Box<reserve::Extras<W>>>,
     senders: usize,
     receivers: usize,
     next_ticket: u64,
@@ -107,6 +120,8 @@ impl<T, W: Copy> State<T, W> {
             blocked_senders: VecDeque::new(),
             blocked_receivers: VecDeque::new(),
             handed: Vec::new(),
+            reserved: 0,
+            extras: None,
             senders: 1,
             receivers: 1,
             next_ticket: 0,
@@ -152,7 +167,7 @@ impl<T, W: Copy> State<T, W> {
     }
 
     fn has_room(&self) -> bool {
-        self.buffer.len() < self.capacity
+        self.buffer.len() + self.reserved < self.capacity
     }
 
     /// Pops receiver entries until one is claimed (a plain receiver, or a
@@ -184,11 +199,15 @@ impl<T, W: Copy> State<T, W> {
         }
         // A live receiver entry means an empty buffer (invariant 5).
         let value = match self.hand_to_receiver(value) {
-            Ok(receiver) => return Ok(Some(receiver)),
+            Ok(receiver) => {
+                self.notify_watchers(None);
+                return Ok(Some(receiver));
+            }
             Err(value) => value,
         };
         if self.has_room() {
             self.buffer.push_back(value);
+            self.notify_watchers(None);
             return Ok(None);
         }
         Err(TrySendError::Full(value))
@@ -207,6 +226,7 @@ impl<T, W: Copy> State<T, W> {
 
     fn queue_sender(&mut self, value: T, owner: Owner<W>) -> u64 {
         let ticket = self.ticket();
+        self.notify_watchers(owner.selection());
         self.blocked_senders
             .push_back(BlockedSender { ticket, value, owner });
         ticket
@@ -255,11 +275,14 @@ impl<T, W: Copy> State<T, W> {
     /// Takes the next value, with the sender that it lets proceed.
     pub(super) fn try_recv(&mut self) -> Result<Received<T, W>, TryRecvError> {
         if let Some(value) = self.buffer.pop_front() {
-            return Ok((value, self.refill()));
+            let sender = self.refill();
+            self.notify_watchers(None);
+            return Ok((value, sender));
         }
         // Capacity 0 (a bounded buffer is never empty while live senders
         // are blocked, invariant 3): straight from the sender's entry.
         if let Some((value, sender)) = self.take_from_sender() {
+            self.notify_watchers(None);
             return Ok((value, Some(sender)));
         }
         if self.senders == 0 {
@@ -279,12 +302,19 @@ impl<T, W: Copy> State<T, W> {
     }
 
     /// For a plain receiver: the value handed to it if it has a ticket and
-    /// a sender handed it one, else what [`Self::try_recv`] finds.
+    /// a sender handed it one; `Empty` while it is promised one
+    /// (`reserve.rs`: it must wait for it, see [`Self::is_promised`]); else
+    /// what [`Self::try_recv`] finds.
     pub(super) fn recv_as(&mut self, ticket: Option<u64>) -> Result<Received<T, W>, TryRecvError> {
-        match ticket.and_then(|ticket| self.take_handed(ticket)) {
-            Some(value) => Ok((value, None)),
-            None => self.try_recv(),
+        if let Some(ticket) = ticket {
+            if let Some(value) = self.take_handed(ticket) {
+                return Ok((value, None));
+            }
+            if self.is_promised(ticket) {
+                return Err(TryRecvError::Empty);
+            }
         }
+        self.try_recv()
     }
 
     /// Registers a receiver about to park (after `recv_as` found it empty).
@@ -308,6 +338,7 @@ impl<T, W: Copy> State<T, W> {
     /// own channel should cost as little memory as can be (the blocked-tasks
     /// row of the benchmark table counts every byte).
     fn queue_receiver(&mut self, entry: BlockedReceiver<W>) {
+        self.notify_watchers(entry.owner.selection());
         if self.blocked_receivers.capacity() == 0 {
             self.blocked_receivers.reserve_exact(1);
         }
@@ -358,16 +389,6 @@ impl<T, W: Copy> State<T, W> {
         ticket
     }
 
-    /// Removes a select's receive entry, if no sender popped it, and takes
-    /// the value a sender handed it, if one chose this arm (invariant 6).
-    pub(super) fn unregister_select_receiver(&mut self, ticket: u64) -> Option<T> {
-        if let Some(index) = self.blocked_receiver_index(ticket) {
-            self.blocked_receivers.remove(index);
-            return None;
-        }
-        self.take_handed(ticket)
-    }
-
     /// Queues a select's send arm with its value (after `can_send` said
     /// no); [`Self::withdraw_sender`] takes it back.
     pub(super) fn register_select_sender(&mut self, value: T, arm: SelectArmRef<W>) -> u64 {
@@ -388,6 +409,7 @@ impl<T, W: Copy> State<T, W> {
         if self.senders > 0 {
             return Vec::new();
         }
+        self.notify_watchers(None);
         self.blocked_receivers
             .drain(..)
             .map(|r| r.owner.waiter())
@@ -408,6 +430,7 @@ impl<T, W: Copy> State<T, W> {
             self.handed.is_empty(),
             "a value was handed to a receiver that left"
         );
+        self.notify_watchers(None);
         let waiters = self.blocked_senders.iter().map(|s| s.owner.waiter()).collect();
         (waiters, std::mem::take(&mut self.buffer))
     }
