@@ -1,9 +1,9 @@
 //! Channels: multi-producer, multi-consumer queues whose blocking calls park
-//! the *task*, not the worker (Go's channels, `std::sync::mpsc`'s API).
+//! the *task*, not the worker (Go's channels, crossbeam-channel's API).
 //!
 //! [`bounded(n)`](bounded) holds at most `n` values and [`Sender::send`]
 //! waits while it is full; [`bounded(0)`](bounded) is a rendezvous: a send
-//! completes only when a receiver takes its value; [`unbounded`] never makes
+//! completes only once a receiver has its value; [`unbounded`] never makes
 //! a sender wait. [`Receiver::recv`] waits while the channel is empty. Both
 //! ends are `Clone`. When every [`Sender`] is gone, receivers still get what
 //! was sent and then [`RecvError`]; when every [`Receiver`] is gone, sends
@@ -13,10 +13,15 @@
 //!
 //! Timed waits ([`Sender::send_timeout`], [`Receiver::recv_timeout`] and
 //! their `_deadline` forms) give up after a while: a timed-out send gives
-//! its value back, and never loses or duplicates it. [`select!`](crate::select)
-//! waits on several receives and sends at once (with [`RecvArm`],
-//! [`SendArm`] and [`select`] for a list built at run time): among ready
-//! arms it picks one at random, and exactly one arm completes.
+//! its value back, and never loses or duplicates it. [`after`], [`at`] and
+//! [`tick`] make receivers that get the time once or periodically, and
+//! [`never`](fn@never) one that gets nothing. [`select!`](crate::select)
+//! waits on several receives and sends at once: among ready arms it picks
+//! one at random (waiting, it registers them in a random order too), and
+//! exactly one arm completes; [`select_biased!`](crate::select_biased)
+//! prefers arms in written order. For a list of operations built at run
+//! time: [`Select`] (crossbeam-channel's), or [`select`] over
+//! [`RecvArm`]s and [`SendArm`]s.
 //!
 //! ```
 //! let rt = fibra::Runtime::builder().workers(2).build()?;
@@ -44,8 +49,7 @@
 //! under the lock and unparks it after unlocking, so no wake-up is lost: a
 //! waiter is either seen proceeding under the lock or is in a queue when the
 //! change happens. Each send wakes at most one receiver; each receive wakes
-//! at most one sender;
-//! disconnection wakes every waiter of the other side. A send that finds a
+//! at most one sender; disconnection wakes every waiter of the other side. A send that finds a
 //! receiver waiting hands the value to it (Go's direct send to a parked
 //! receiver): the value is that receiver's from then on, and the woken
 //! receiver finds it without a retry race; so a send on `bounded(0)`, which
@@ -53,8 +57,8 @@
 //! with the value in its entry until a receiver takes it out. A receive
 //! from a full bounded channel moves the oldest blocked sender's value into
 //! the buffer, so values keep their order and a woken sender has already
-//! completed. The protocol is generic over how to park,
-//! so the loom models (`loom_models.rs`, `loom_select.rs`) check this code
+//! completed. The protocol is generic over how to park, so the loom models
+//! (`loom_models.rs`, `loom_select.rs`, `loom_dynamic.rs`) check this code
 //! itself. A timed wait parks with a deadline (`park::park_current_until`:
 //! the worker's timer wheel on a fiber, a futex timeout on a thread) and,
 //! once it has passed, leaves under the lock: a receiver after one last
@@ -66,6 +70,15 @@
 //! party completes a select's arm only by choosing it there, so a select
 //! never completes two arms and no value is put aside for an arm it did not
 //! pick (the protocol and its invariants: `select.rs`).
+//!
+//! The dynamic [`Select`] runs the same protocol over operations that
+//! *reserve* instead of completing (`reserving.rs`, `state/reserve.rs`): a
+//! receive keeps the value it took in the channel under a ticket, a send
+//! claims a waiting receiver or a buffer slot, so the selected operation
+//! completes without waiting; a waiting send, with no value to leave in an
+//! entry, *watches* its channel, and any change wakes it to try again.
+//! Timer receivers (`timer.rs`) have no state machine: a receive waits
+//! until the next delivery is due.
 //!
 //! Values are never dropped under the lock (a value's `Drop` may use the
 //! channel).

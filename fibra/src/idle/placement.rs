@@ -10,9 +10,9 @@
 //! 200 µs), while the other CPU stayed idle; waking a worker that had parked
 //! on that other CPU started the first task after 24-35 µs in fresh
 //! processes, 60-80 µs in a loop in one process, on it (a throwaway
-//! diagnostic: `sched_getcpu` and the time in the first task; stop 9's
-//! note). When every sleeper parked on the waker's CPU, the choice cannot
-//! help.
+//! diagnostic: `sched_getcpu` and the time in the first task; see
+//! docs/PERFORMANCE.md on commit 7e0ca41, 2026-11-27). When every sleeper
+//! parked on the waker's CPU, the choice cannot help.
 //!
 //! A waker that blocks right after waking (`block_on`'s caller) wants the
 //! opposite: its own CPU is about to be free, and a thread woken there runs

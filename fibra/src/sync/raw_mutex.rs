@@ -75,9 +75,10 @@
 //! scheduled (a woken task waits for its worker to get to it), which is why
 //! it is not done on every unlock: with `fibra-bench`'s `locks` example on
 //! 2 vCPUs, handing off on every unlock (`HAND_OFF_AFTER` edited to 0 for
-//! that run, stop 8; not a setting of the example) made two contending
-//! tasks 10 to 100 times slower (82, 108 and 530 ns per lock in three runs,
-//! against 5 to 8 ns with 1 ms), a lock convoy.
+//! that run, made for commit 9b4a69f of 2026-11-27; not a setting of the
+//! example) made two contending tasks 10 to 100 times slower (82, 108 and
+//! 530 ns per lock in three runs, against 5 to 8 ns with 1 ms), a lock
+//! convoy.
 
 use super::wait_queue::WaitQueue;
 use crate::loom::atomic::{AtomicU32, Ordering};

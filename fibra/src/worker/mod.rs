@@ -64,8 +64,9 @@ pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// Consecutive runs from the next slots before the run queue gets a turn.
 /// Each turn of the run queue starts an older task (in a tree of tasks, a
 /// pending subtree) before the newest ones are done: skynet over channels
-/// (1,000,000 leaves, fibra::chan, 2-vCPU machine, medians of 5; stop 8,
-/// `fibra-bench --only skynet_chan` with the cap edited, not the table)
+/// (1,000,000 leaves, fibra::chan, 2-vCPU machine, medians of 5; runs for
+/// commit bfb5520, 2026-11-27, `fibra-bench --only skynet_chan` with the
+/// cap edited, not the table)
 /// takes 320 ms on one worker and 155 ms on two with a cap of 3, 230 and
 /// 112 ms with 16 (and 32), 215 and 109 ms with no cap.
 pub(crate) const MAX_NEXT_SLOT_RUNS: u32 = 16;
@@ -78,7 +79,8 @@ const GLOBAL_BATCH: usize = LOCAL_CAPACITY / 2;
 /// here that was too short, since the spawner's futex wake of this very
 /// thief can take longer: with 3 µs the ping-pong benchmark still put its
 /// two tasks on different workers in 5 of 10 runs, with 20 µs in none
-/// (stop 9, a one-off diagnostic counting steals per worker; not the table).
+/// (runs for commit 3b5e9c6, 2026-11-27, a one-off diagnostic counting
+/// steals per worker; not the table).
 const NEXT_SLOT_GRACE: Duration = Duration::from_micros(20);
 /// How many more times an idle worker looks for work before it parks.
 const LOOKS_BEFORE_PARKING: u32 = 32;
@@ -240,9 +242,10 @@ impl WorkerContext {
     /// microseconds on a VM). Rayon spins about as long (32 rounds) before
     /// its workers sleep. With 8 looks, fib(32) with `join` above a cutoff of
     /// 20 took 2.93–2.98 ms (medians of 200, three runs), with 32 looks
-    /// 2.55–2.58 ms (2 vCPU, alternating binaries in a loop, stop 8; not the
-    /// table). Bounded, so an idle runtime still goes to sleep within tens of
-    /// microseconds and then uses almost no CPU.
+    /// 2.55–2.58 ms (2 vCPU, alternating binaries in a loop, runs for commit
+    /// 87c0009, 2026-11-27; not the table). Bounded, so an idle runtime
+    /// still goes to sleep within tens of microseconds and then uses almost
+    /// no CPU.
     fn look_again_before_parking(&self) -> Option<Work> {
         for _ in 0..LOOKS_BEFORE_PARKING {
             std::thread::yield_now();
