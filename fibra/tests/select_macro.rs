@@ -581,3 +581,18 @@ fn a_waiting_select_biased_is_woken_by_either_arm() {
         }
     });
 }
+
+#[test]
+fn an_optional_receiver_falls_back_to_never_inside_the_operand() {
+    // crossbeam-channel's idiom for switching an arm off: the temporary
+    // `never()` lives until the select ends.
+    let (tx, rx) = fibra::chan::unbounded::<i32>();
+    tx.send(1).unwrap();
+    for maybe in [Some(&rx), None] {
+        let got = fibra::select! {
+            recv(maybe.unwrap_or(&fibra::chan::never())) -> v => v.ok(),
+            default => None,
+        };
+        assert_eq!(got, maybe.map(|_| 1));
+    }
+}

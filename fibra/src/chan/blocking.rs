@@ -89,44 +89,52 @@ impl<T, P: Parking> Drop for Locked<'_, T, P> {
     }
 }
 
+/// Sends the value in `slot` if that needs no waiting; refused, the value
+/// stays in the slot.
 pub(super) fn try_send<T, P: Parking>(
     shared: &Shared<T, P::Waiter>,
     parking: &P,
-    value: T,
-) -> Result<(), TrySendError<T>> {
-    let receiver = lock(shared, parking).try_send(value)?;
+    slot: &mut Option<T>,
+) -> Result<(), TrySendError<()>> {
+    let receiver = lock(shared, parking).try_send_from(slot)?;
     unpark_any(parking, receiver);
     Ok(())
 }
 
-/// Sends, waiting while there is no room, until `deadline` if one is
-/// given. The value comes back with the error: every receiver is gone, or
-/// the deadline passed with the value still in the sender's entry (if it was
-/// taken by then, the send completed and reports success).
+/// Sends the value in `slot`, waiting while there is no room, until
+/// `deadline` if one is given. On an error the value is back in the slot:
+/// every receiver is gone, or the deadline passed with the value still in
+/// the sender's entry (if it was taken by then, the send completed and
+/// reports success). The value moves only from the slot to where it waits
+/// (`State::try_send_from`).
 pub(super) fn send<T, P: Parking>(
     shared: &Shared<T, P::Waiter>,
     parking: &P,
-    value: T,
+    slot: &mut Option<T>,
     deadline: Option<Instant>,
-) -> Result<(), SendTimeoutError<T>> {
-    let start = lock(shared, parking).start_send(value, parking.current());
+) -> Result<(), SendTimeoutError<()>> {
+    let start = lock(shared, parking).start_send(slot, parking.current());
     let ticket = match start {
         SendStart::Sent(receiver) => {
             unpark_any(parking, receiver);
             return Ok(());
         }
-        SendStart::Disconnected(value) => return Err(SendTimeoutError::Disconnected(value)),
+        SendStart::Disconnected => return Err(SendTimeoutError::Disconnected(())),
         SendStart::Blocked(ticket) => ticket,
     };
     loop {
         parking.park_until(deadline);
         let mut state = lock(shared, parking);
         if let Some(outcome) = state.poll_send(ticket) {
-            return outcome.map_err(SendTimeoutError::Disconnected);
+            return outcome.map_err(|value| {
+                *slot = Some(value);
+                SendTimeoutError::Disconnected(())
+            });
         }
         if expired(parking, deadline) {
-            let value = state.withdraw_sender(ticket).expect("poll_send found the entry");
-            return Err(SendTimeoutError::Timeout(value));
+            *slot = state.withdraw_sender(ticket);
+            assert!(slot.is_some(), "poll_send found the entry");
+            return Err(SendTimeoutError::Timeout(()));
         }
     }
 }
@@ -135,10 +143,15 @@ fn expired<P: Parking>(parking: &P, deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|deadline| parking.expired(deadline))
 }
 
-pub(super) fn try_recv<T, P: Parking>(shared: &Shared<T, P::Waiter>, parking: &P) -> Result<T, TryRecvError> {
-    let (value, sender) = lock(shared, parking).try_recv()?;
+/// Receives into `out` if a value is there (see `State::try_recv_into`).
+pub(super) fn try_recv<T, P: Parking>(
+    shared: &Shared<T, P::Waiter>,
+    parking: &P,
+    out: &mut Option<T>,
+) -> Result<(), TryRecvError> {
+    let sender = lock(shared, parking).try_recv_into(out)?;
     unpark_any(parking, sender);
-    Ok(value)
+    Ok(())
 }
 
 /// Unparks `waiter`, if there is one.
@@ -148,17 +161,18 @@ pub(super) fn unpark_any<P: Parking>(parking: &P, waiter: Option<P::Waiter>) {
     }
 }
 
-/// Receives, waiting while the channel is empty and senders remain, until
-/// `deadline` if one is given.
+/// Receives into `out`, waiting while the channel is empty and senders
+/// remain, until `deadline` if one is given.
 pub(super) fn recv<T, P: Parking>(
     shared: &Shared<T, P::Waiter>,
     parking: &P,
     deadline: Option<Instant>,
-) -> Result<T, RecvTimeoutError> {
+    out: &mut Option<T>,
+) -> Result<(), RecvTimeoutError> {
     let mut ticket = None;
     loop {
         let mut state = lock(shared, parking);
-        let outcome = state.recv_as(ticket);
+        let outcome = state.recv_into(ticket, out);
         if let Err(TryRecvError::Empty) = outcome {
             if ticket.is_some_and(|ticket| state.is_promised(ticket)) {
                 // A selected send claimed this receiver: its value comes
@@ -176,13 +190,13 @@ pub(super) fn recv<T, P: Parking>(
             }
         }
         // With a value, disconnected, or timed out on an empty channel: the
-        // receiver leaves, and nothing was handed to it (`recv_as` looked).
+        // receiver leaves, and nothing was handed to it (`recv_into` looked).
         state.leave(ticket);
         drop(state);
         return match outcome {
-            Ok((value, sender)) => {
+            Ok(sender) => {
                 unpark_any(parking, sender);
-                Ok(value)
+                Ok(())
             }
             Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
             Err(TryRecvError::Empty) => Err(RecvTimeoutError::Timeout),

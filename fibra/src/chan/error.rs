@@ -76,6 +76,16 @@ impl<T> TrySendError<T> {
     }
 }
 
+impl TrySendError<()> {
+    /// The same error, with the value put back.
+    pub(super) fn with<T>(self, value: T) -> TrySendError<T> {
+        match self {
+            TrySendError::Full(()) => TrySendError::Full(value),
+            TrySendError::Disconnected(()) => TrySendError::Disconnected(value),
+        }
+    }
+}
+
 impl<T> fmt::Debug for TrySendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -207,6 +217,16 @@ impl<T> SendTimeoutError<T> {
     /// Whether the send failed because every receiver was dropped.
     pub fn is_disconnected(&self) -> bool {
         matches!(self, SendTimeoutError::Disconnected(_))
+    }
+}
+
+impl SendTimeoutError<()> {
+    /// The same error, with the value put back.
+    pub(super) fn with<T>(self, value: T) -> SendTimeoutError<T> {
+        match self {
+            SendTimeoutError::Timeout(()) => SendTimeoutError::Timeout(value),
+            SendTimeoutError::Disconnected(()) => SendTimeoutError::Disconnected(value),
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 
 use super::blocking::{self, lock, unpark_any, Shared};
 use super::error::RecvTimeoutError;
-use super::loom_models::{new_channel, recv, send, Threads, World};
+use super::loom_models::{new_channel, recv, recv_until, send, try_recv, Threads, World};
 use super::reserving::{ChannelRecv, ChannelSend, Mode};
 use super::select::{self, Arm, Order, Wait};
 use crate::loom::{thread, Arc};
@@ -49,7 +49,7 @@ fn a_selected_send_keeps_its_promise_to_a_receiver_whose_deadline_passes() {
             thread::spawn(move || world.fire_timer(0))
         };
         let me = Threads::new(0, &world);
-        let got = blocking::recv(&shared, &me, Some(Instant::now()));
+        let got = recv_until(&shared, &me, Some(Instant::now()));
         if got.is_err() {
             blocking::drop_receiver(&shared, &me);
         }
@@ -79,7 +79,7 @@ fn a_waiting_selected_send_is_woken_when_room_appears() {
         assert_eq!(recv(&shared, &me), Ok(1));
         // Only that receive may wake it: this thread waits for nothing else.
         assert_eq!(sender.join().unwrap(), Ok(()));
-        assert_eq!(blocking::try_recv(&shared, &me), Ok(2));
+        assert_eq!(try_recv(&shared, &me), Ok(2));
     });
     assert!(explored > 1, "loom explored {explored} interleavings");
 }
@@ -97,11 +97,7 @@ fn ready_sees_a_value_arrive_and_leaves_it() {
         let mut operation = ChannelRecv::<u32, Threads>::new(&shared, Mode::Ready);
         select_one(&mut operation, &me);
         assert!(operation.take_reservation().is_none(), "ready reserves nothing");
-        assert_eq!(
-            blocking::try_recv(&shared, &me),
-            Ok(5),
-            "the value is still there"
-        );
+        assert_eq!(try_recv(&shared, &me), Ok(5), "the value is still there");
         assert_eq!(sender.join().unwrap(), Ok(()));
     });
     assert!(explored > 1, "loom explored {explored} interleavings");

@@ -7,7 +7,7 @@
 //! select and timeout models (`loom_select.rs`).
 
 use super::blocking::{self, Parking, Shared};
-use super::error::{RecvError, RecvTimeoutError};
+use super::error::{RecvError, RecvTimeoutError, TryRecvError};
 use super::state::State;
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{thread, Arc, Mutex};
@@ -92,15 +92,34 @@ fn parking(me: usize, world: &Arc<World>) -> Threads {
 
 /// A blocking send without deadline; `Err` gives the value back.
 pub(super) fn send(shared: &Shared<u32, usize>, me: &Threads, value: u32) -> Result<(), u32> {
-    blocking::send(shared, me, value, None).map_err(|err| err.into_inner())
+    let mut slot = Some(value);
+    blocking::send(shared, me, &mut slot, None).map_err(|_| slot.take().expect("given back"))
 }
 
 /// A blocking receive without deadline.
 pub(super) fn recv(shared: &Shared<u32, usize>, me: &Threads) -> Result<u32, RecvError> {
-    blocking::recv(shared, me, None).map_err(|err| {
+    recv_until(shared, me, None).map_err(|err| {
         assert_eq!(err, RecvTimeoutError::Disconnected, "no deadline, no timeout");
         RecvError
     })
+}
+
+/// A blocking receive, with the model's timer as its deadline if given.
+pub(super) fn recv_until(
+    shared: &Shared<u32, usize>,
+    me: &Threads,
+    deadline: Option<Instant>,
+) -> Result<u32, RecvTimeoutError> {
+    let mut out = None;
+    blocking::recv(shared, me, deadline, &mut out)?;
+    Ok(out.expect("received"))
+}
+
+/// A receive that does not wait.
+pub(super) fn try_recv(shared: &Shared<u32, usize>, me: &Threads) -> Result<u32, TryRecvError> {
+    let mut out = None;
+    blocking::try_recv(shared, me, &mut out)?;
+    Ok(out.expect("received"))
 }
 
 #[test]
@@ -138,7 +157,7 @@ fn rendezvous_send_completes_only_once_a_receiver_has_the_value() {
         let me = parking(0, &world);
         assert_eq!(send(&shared, &me, 7), Ok(()));
         assert!(
-            blocking::try_recv(&shared, &me).is_err(),
+            try_recv(&shared, &me).is_err(),
             "the send returned before a receiver had the value"
         );
         assert_eq!(receiver.join().unwrap(), Ok(7));

@@ -9,7 +9,7 @@
 
 use super::blocking::{self, Shared};
 use super::error::{RecvError, RecvTimeoutError, SendTimeoutError};
-use super::loom_models::{new_channel, recv, send, Threads, World};
+use super::loom_models::{new_channel, recv, recv_until, send, try_recv, Threads, World};
 use super::select::{self, Arm, Order, RecvOp, SendOp, Wait, Xorshift};
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{thread, Arc};
@@ -132,7 +132,7 @@ fn rendezvous_send_hands_its_value_to_exactly_one_arm_of_a_select_on_one_channel
             let (shared, me) = (shared.clone(), Threads::new(1, &world));
             thread::spawn(move || {
                 assert_eq!(send(&shared, &me, 3), Ok(()));
-                assert!(blocking::try_recv(&shared, &me).is_err(), "the select's value");
+                assert!(try_recv(&shared, &me).is_err(), "the select's value");
             })
         };
         let me = Threads::new(0, &world);
@@ -224,24 +224,24 @@ fn timed_send_races_a_receive(send: fn(&Shared<u32, usize>, &Threads, u32) -> bo
 
 #[test]
 fn receive_timeout_races_a_rendezvous_send() {
-    timed_receive_races_a_send(
-        |shared, me| match blocking::recv(shared, me, Some(Instant::now())) {
-            Ok(value) => Some(value),
-            Err(err) => {
-                assert_eq!(err, RecvTimeoutError::Timeout);
-                None
-            }
-        },
-    );
+    timed_receive_races_a_send(|shared, me| match recv_until(shared, me, Some(Instant::now())) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            assert_eq!(err, RecvTimeoutError::Timeout);
+            None
+        }
+    });
 }
 
 #[test]
 fn send_timeout_races_a_rendezvous_receive() {
     timed_send_races_a_receive(|shared, me, value| {
-        match blocking::send(shared, me, value, Some(Instant::now())) {
+        let mut slot = Some(value);
+        match blocking::send(shared, me, &mut slot, Some(Instant::now())) {
             Ok(()) => true,
             Err(err) => {
-                assert_eq!(err, SendTimeoutError::Timeout(value), "the value comes back");
+                assert_eq!(err, SendTimeoutError::Timeout(()));
+                assert_eq!(slot, Some(value), "the value comes back");
                 false
             }
         }

@@ -12,10 +12,12 @@
 //! and for a send `value`) are named in that arm's own parsing step, so
 //! macro hygiene keeps them apart from other arms' and from the caller's
 //! names. All channel and value expressions are evaluated first, once each,
-//! in written order; each channel operand is bound as `let op = &expr;`, so
-//! that a temporary (`recv(get())`, `send(make_sender(), v)`) lives to the
-//! end of the select's block (temporary lifetime extension), and an operand
-//! that is already a reference (`recv(self.rx())`) is reborrowed through.
+//! in written order; each channel operand is borrowed as the scrutinee of a
+//! `match` whose arm holds the rest of the select (`match &expr { op =>
+//! ... }`), so that a temporary anywhere in it (`recv(get())`,
+//! `send(make_sender(), v)`, `recv(r.as_ref().unwrap_or(&never()))`) lives
+//! until the select ends, and an operand that is already a reference
+//! (`recv(self.rx())`) is reborrowed through.
 //! After the call every arm is turned into its `Option` of a result
 //! (releasing its borrow of the channel and dropping the values of sends
 //! that did not happen) before any body runs; then an `if let` chain runs
@@ -170,44 +172,44 @@ macro_rules! select {
     };
     (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
         recv($r:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*) => {
-        $crate::select!(@parse $cfg [$($arms)* (arm [let op = &$r;] ($crate::chan::RecvArm::new(op)) $res => $body)]
+        $crate::select!(@parse $cfg [$($arms)* (arm [{&$r} op] ($crate::chan::RecvArm::new(op)) $res => $body)]
             [$($default)*] $($rest)*)
     };
     (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
         recv($r:expr $(,)?) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::select!(@parse $cfg [$($arms)* (arm [let op = &$r;] ($crate::chan::RecvArm::new(op)) $res => $body)]
+        $crate::select!(@parse $cfg [$($arms)* (arm [{&$r} op] ($crate::chan::RecvArm::new(op)) $res => $body)]
             [$($default)*] $($rest)*)
     };
     (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
         recv($r:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse $cfg [$($arms)* (arm [let op = &$r;] ($crate::chan::RecvArm::new(op)) $res => $body)]
+        $crate::select!(@parse $cfg [$($arms)* (arm [{&$r} op] ($crate::chan::RecvArm::new(op)) $res => $body)]
             [$($default)*] $($rest)*)
     };
     (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*] recv($r:expr $(,)?) -> $res:pat => $body:expr) => {
-        $crate::select!(@parse $cfg [$($arms)* (arm [let op = &$r;] ($crate::chan::RecvArm::new(op)) $res => $body)]
+        $crate::select!(@parse $cfg [$($arms)* (arm [{&$r} op] ($crate::chan::RecvArm::new(op)) $res => $body)]
             [$($default)*])
     };
     (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
         send($s:expr, $v:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*) => {
         $crate::select!(@parse $cfg
-            [$($arms)* (arm [let op = &$s; let value = $v;] ($crate::chan::SendArm::new(op, value)) $res => $body)]
+            [$($arms)* (arm [{(&$s, $v)} (op, value)] ($crate::chan::SendArm::new(op, value)) $res => $body)]
             [$($default)*] $($rest)*)
     };
     (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
         send($s:expr, $v:expr $(,)?) -> $res:pat => $body:expr, $($rest:tt)*) => {
         $crate::select!(@parse $cfg
-            [$($arms)* (arm [let op = &$s; let value = $v;] ($crate::chan::SendArm::new(op, value)) $res => $body)]
+            [$($arms)* (arm [{(&$s, $v)} (op, value)] ($crate::chan::SendArm::new(op, value)) $res => $body)]
             [$($default)*] $($rest)*)
     };
     (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*]
         send($s:expr, $v:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*) => {
         $crate::select!(@parse $cfg
-            [$($arms)* (arm [let op = &$s; let value = $v;] ($crate::chan::SendArm::new(op, value)) $res => $body)]
+            [$($arms)* (arm [{(&$s, $v)} (op, value)] ($crate::chan::SendArm::new(op, value)) $res => $body)]
             [$($default)*] $($rest)*)
     };
     (@parse $cfg:tt [$($arms:tt)*] [$($default:tt)*] send($s:expr, $v:expr $(,)?) -> $res:pat => $body:expr) => {
         $crate::select!(@parse $cfg
-            [$($arms)* (arm [let op = &$s; let value = $v;] ($crate::chan::SendArm::new(op, value)) $res => $body)]
+            [$($arms)* (arm [{(&$s, $v)} (op, value)] ($crate::chan::SendArm::new(op, value)) $res => $body)]
             [$($default)*])
     };
     // `default()` is `default` (matched before an `expr` is parsed from `()`).
@@ -248,16 +250,24 @@ macro_rules! select {
     (@emit ($biased:tt $name:tt) [$($arms:tt)*] [default ($timeout:expr) $body:tt]) => {
         $crate::select!(@run [$($arms)*] ($crate::chan::macro_support::select_timeout) (, $timeout, $biased) $body)
     };
-    // Every channel (borrowed: `let op = &expr;` keeps a temporary alive to
-    // the end of the block) and every value, once, in written order; then
-    // the call; then each arm's result, releasing the arms' borrows; then
-    // the one body whose arm has a result.
-    (@run [$(($arm:ident [$($bind:tt)*] ($($new:tt)*) $res:pat => $body:tt))*]
-        ($($call:tt)*) ($($extra:tt)*) $fallback:tt) => {{
-        $(
-            $($bind)*
-            let mut $arm = $($new)*;
-        )*
+    // Every channel (borrowed) and every value, once, in written order,
+    // each as the scrutinee of a `match` that holds the rest of the select
+    // (so temporaries inside an operand, `recv(r.as_ref().unwrap_or(&never()))`,
+    // live until the select ends); then the call; then each arm's result,
+    // releasing the arms' borrows; then the one body whose arm has a result.
+    (@run [$($arms:tt)*] $call:tt $extra:tt $fallback:tt) => {
+        $crate::select!(@bind [$($arms)*] [] $call $extra $fallback)
+    };
+    (@bind [($arm:ident [{$($scrutinee:tt)*} $binding:tt] ($($new:tt)*) $res:pat => $body:tt) $($rest:tt)*]
+        [$($bound:tt)*] $call:tt $extra:tt $fallback:tt) => {
+        match $($scrutinee)* {
+            $binding => {
+                let mut $arm = $($new)*;
+                $crate::select!(@bind [$($rest)*] [$($bound)* ($arm $res => $body)] $call $extra $fallback)
+            }
+        }
+    };
+    (@bind [] [$(($arm:ident $res:pat => $body:tt))*] ($($call:tt)*) ($($extra:tt)*) $fallback:tt) => {{
         let _ = $($call)*(&mut [$(&mut $arm as &mut dyn $crate::chan::SelectArm),*] $($extra)*);
         $( let $arm = $arm.into_result(); )*
         $(

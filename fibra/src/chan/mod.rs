@@ -318,7 +318,9 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send("lost").unwrap_err().into_inner(), "lost");
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        blocking::send(&self.channel.state, &Tasks, value, None).map_err(|err| SendError(err.into_inner()))
+        let mut slot = Some(value);
+        blocking::send(&self.channel.state, &Tasks, &mut slot, None)
+            .map_err(|_| SendError(state::take(&mut slot)))
     }
 
     /// Sends a value, waiting at most `timeout` while the channel is full
@@ -365,7 +367,9 @@ impl<T> Sender<T> {
     /// assert!(Instant::now() >= deadline);
     /// ```
     pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
-        blocking::send(&self.channel.state, &Tasks, value, Some(deadline))
+        let mut slot = Some(value);
+        blocking::send(&self.channel.state, &Tasks, &mut slot, Some(deadline))
+            .map_err(|error| error.with(state::take(&mut slot)))
     }
 
     /// Sends a value only if that needs no waiting: fails with
@@ -381,7 +385,9 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        blocking::try_send(&self.channel.state, &Tasks, value)
+        let mut slot = Some(value);
+        blocking::try_send(&self.channel.state, &Tasks, &mut slot)
+            .map_err(|error| error.with(state::take(&mut slot)))
     }
 
     /// The channel's bound: `Some(n)` for [`bounded(n)`](bounded), `None`
@@ -573,7 +579,12 @@ impl<T> Receiver<T> {
 
     fn receive(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         match &self.flavor {
-            Flavor::Channel(channel) => blocking::recv(&channel.state, &Tasks, deadline),
+            Flavor::Channel(channel) => {
+                // Received into a slot: a large value moves once into it.
+                let mut out = None;
+                blocking::recv(&channel.state, &Tasks, deadline, &mut out)?;
+                Ok(state::take(&mut out))
+            }
             Flavor::Timer { timer, deliver } => timer.recv(deadline).map(deliver),
             Flavor::Never => Err(timer::recv_never(deadline)),
         }
@@ -592,7 +603,11 @@ impl<T> Receiver<T> {
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match &self.flavor {
-            Flavor::Channel(channel) => blocking::try_recv(&channel.state, &Tasks),
+            Flavor::Channel(channel) => {
+                let mut out = None;
+                blocking::try_recv(&channel.state, &Tasks, &mut out)?;
+                Ok(state::take(&mut out))
+            }
             Flavor::Timer { timer, deliver } => timer
                 .try_take(Instant::now())
                 .map(deliver)

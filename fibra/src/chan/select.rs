@@ -66,7 +66,7 @@
 use super::blocking::{lock, unpark_any, Parking, Shared};
 use super::error::{RecvError, TryRecvError, TrySendError};
 use super::selection::{Choice, SelectArmRef, Selection};
-use super::state::{Received, Settled};
+use super::state::{take, Received, Settled};
 use crate::loom::Arc;
 use std::time::Instant;
 
@@ -410,18 +410,14 @@ impl<'a, T, W: Copy> SendOp<'a, T, W> {
 
 impl<T, P: Parking> Arm<P> for SendOp<'_, T, P::Waiter> {
     fn try_complete(&mut self, parking: &P) -> bool {
-        let value = self
-            .value
-            .take()
-            .expect("a send arm holds its value between rounds");
-        let outcome = lock(self.shared, parking).try_send(value);
+        let outcome = lock(self.shared, parking).try_send_from(&mut self.value);
         match outcome {
             Ok(receiver) => {
                 unpark_any(parking, receiver);
                 self.result = Some(Ok(()));
             }
-            Err(TrySendError::Disconnected(value)) => self.result = Some(Err(value)),
-            Err(TrySendError::Full(value)) => self.value = Some(value),
+            Err(TrySendError::Disconnected(())) => self.result = Some(Err(take(&mut self.value))),
+            Err(TrySendError::Full(())) => {}
         }
         self.result.is_some()
     }

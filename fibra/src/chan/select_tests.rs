@@ -148,7 +148,7 @@ fn selection_is_decided_once() {
 #[test]
 fn state_timed_out_sender_takes_its_value_back() {
     let mut state = State::<u32, u32>::new(Some(0));
-    let state::SendStart::Blocked(ticket) = state.start_send(3, 1) else {
+    let state::SendStart::Blocked(ticket) = state.start_send(&mut Some(3), 1) else {
         panic!("nobody receives")
     };
     assert_eq!(state.withdraw_sender(ticket), Some(3));

@@ -23,7 +23,7 @@ fn scaled(normal: usize, miri: usize) -> usize {
 fn state_rendezvous_sender_blocks_until_a_receiver_takes_its_value() {
     let mut state = State::<&str, u32>::new(Some(0));
     assert!(state.try_send("no one waits").unwrap_err().is_full());
-    let SendStart::Blocked(ticket) = state.start_send("hello", 7) else {
+    let SendStart::Blocked(ticket) = state.start_send(&mut Some("hello"), 7) else {
         panic!("a rendezvous send with no receiver must block");
     };
     assert_eq!(state.poll_send(ticket), None, "not taken yet");
@@ -64,10 +64,10 @@ fn state_full_buffer_refills_from_blocked_senders_in_order() {
     state.try_send(1).unwrap();
     state.try_send(2).unwrap();
     assert!(state.try_send(99).unwrap_err().is_full());
-    let SendStart::Blocked(a) = state.start_send(3, 30) else {
+    let SendStart::Blocked(a) = state.start_send(&mut Some(3), 30) else {
         panic!("full")
     };
-    let SendStart::Blocked(b) = state.start_send(4, 40) else {
+    let SendStart::Blocked(b) = state.start_send(&mut Some(4), 40) else {
         panic!("full")
     };
     let (value, sender) = state.try_recv().unwrap();
@@ -122,7 +122,7 @@ fn state_disconnection_wakes_the_other_side() {
     state.leave(Some(r));
 
     let mut state = State::<u32, u32>::new(Some(0));
-    let SendStart::Blocked(ticket) = state.start_send(9, 6) else {
+    let SendStart::Blocked(ticket) = state.start_send(&mut Some(9), 6) else {
         panic!("no receiver waits")
     };
     let (waiters, undelivered) = state.remove_receiver();

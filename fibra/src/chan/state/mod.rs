@@ -74,14 +74,19 @@ struct BlockedReceiver<W> {
 }
 
 /// What a blocking send found when it first took the lock.
-pub(super) enum SendStart<T, W> {
+pub(super) enum SendStart<W> {
     /// The value is in the buffer or was handed to a receiver; wake the
     /// receiver, if any.
     Sent(Option<W>),
-    /// No receiver is left; the value comes back.
-    Disconnected(T),
+    /// No receiver is left; the value is still in the caller's slot.
+    Disconnected,
     /// The sender is queued with its value under this ticket.
     Blocked(u64),
+}
+
+/// Takes the value out of a slot that must hold one.
+pub(super) fn take<T>(slot: &mut Option<T>) -> T {
+    slot.take().expect("the slot holds the value")
 }
 
 /// What a receive found: a value and the sender it let proceed, if any.
@@ -171,17 +176,17 @@ impl<T, W: Copy> State<T, W> {
     }
 
     /// Pops receiver entries until one is claimed (a plain receiver, or a
-    /// select chosen here), hands it `value` and returns the waiter to
-    /// wake; stale select entries are dropped on the way. Without a live
-    /// entry the value comes back.
-    fn hand_to_receiver(&mut self, value: T) -> Result<W, T> {
+    /// select chosen here), hands it the value in `slot` and returns the
+    /// waiter to wake; stale select entries are dropped on the way.
+    /// Without a live entry the value stays in the slot.
+    fn hand_to_receiver(&mut self, slot: &mut Option<T>) -> Option<W> {
         while let Some(entry) = self.blocked_receivers.pop_front() {
             if let Some(waiter) = entry.owner.claim() {
-                self.handed.push((entry.ticket, value));
-                return Ok(waiter);
+                self.handed.push((entry.ticket, take(slot)));
+                return Some(waiter);
             }
         }
-        Err(value)
+        None
     }
 
     /// Takes the value handed to the receiver entry `ticket`, if any.
@@ -193,33 +198,43 @@ impl<T, W: Copy> State<T, W> {
         Some(self.handed.swap_remove(index).1)
     }
 
+    /// Sends a value if that needs no waiting: hands it to a waiting
+    /// receiver (returned, to be woken) or buffers it.
     pub(super) fn try_send(&mut self, value: T) -> Result<Option<W>, TrySendError<T>> {
+        let mut slot = Some(value);
+        self.try_send_from(&mut slot)
+            .map_err(|refused| refused.with(take(&mut slot)))
+    }
+
+    /// [`Self::try_send`] of the value in `slot`, which stays there if the
+    /// send is refused. Large values are moved only once, from the slot to
+    /// where they wait (a debug build would otherwise keep a copy in every
+    /// frame of the send path: fiber stacks are small).
+    pub(super) fn try_send_from(&mut self, slot: &mut Option<T>) -> Result<Option<W>, TrySendError<()>> {
         if self.receivers == 0 {
-            return Err(TrySendError::Disconnected(value));
+            return Err(TrySendError::Disconnected(()));
         }
         // A live receiver entry means an empty buffer (invariant 5).
-        let value = match self.hand_to_receiver(value) {
-            Ok(receiver) => {
-                self.notify_watchers(None);
-                return Ok(Some(receiver));
-            }
-            Err(value) => value,
-        };
+        if let Some(receiver) = self.hand_to_receiver(slot) {
+            self.notify_watchers(None);
+            return Ok(Some(receiver));
+        }
         if self.has_room() {
-            self.buffer.push_back(value);
+            self.buffer.push_back(take(slot));
             self.notify_watchers(None);
             return Ok(None);
         }
-        Err(TrySendError::Full(value))
+        Err(TrySendError::Full(()))
     }
 
-    /// Sends at once if possible, else queues the sender with its value.
-    pub(super) fn start_send(&mut self, value: T, waiter: W) -> SendStart<T, W> {
-        match self.try_send(value) {
+    /// Sends the value in `slot` at once if possible, else queues the
+    /// sender with it; it stays in the slot only if every receiver is gone.
+    pub(super) fn start_send(&mut self, slot: &mut Option<T>, waiter: W) -> SendStart<W> {
+        match self.try_send_from(slot) {
             Ok(woken) => SendStart::Sent(woken),
-            Err(TrySendError::Disconnected(value)) => SendStart::Disconnected(value),
-            Err(TrySendError::Full(value)) => {
-                SendStart::Blocked(self.queue_sender(value, Owner::Plain(waiter)))
+            Err(TrySendError::Disconnected(())) => SendStart::Disconnected,
+            Err(TrySendError::Full(())) => {
+                SendStart::Blocked(self.queue_sender(take(slot), Owner::Plain(waiter)))
             }
         }
     }
@@ -263,27 +278,44 @@ impl<T, W: Copy> State<T, W> {
     /// Takes the value of the oldest sender entry that can be claimed,
     /// with the sender to wake; stale select entries stay (invariant 2).
     fn take_from_sender(&mut self) -> Option<(T, W)> {
+        let mut out = None;
+        let waiter = self.take_from_sender_into(&mut out)?;
+        Some((take(&mut out), waiter))
+    }
+
+    /// [`Self::take_from_sender`] into `out`.
+    fn take_from_sender_into(&mut self, out: &mut Option<T>) -> Option<W> {
         let (index, waiter) = self
             .blocked_senders
             .iter()
             .enumerate()
             .find_map(|(index, entry)| entry.owner.claim().map(|waiter| (index, waiter)))?;
-        let entry = self.blocked_senders.remove(index).expect("index was found");
-        Some((entry.value, waiter))
+        *out = self.blocked_senders.remove(index).map(|entry| entry.value);
+        Some(waiter)
     }
 
     /// Takes the next value, with the sender that it lets proceed.
     pub(super) fn try_recv(&mut self) -> Result<Received<T, W>, TryRecvError> {
-        if let Some(value) = self.buffer.pop_front() {
+        let mut out = None;
+        let sender = self.try_recv_into(&mut out)?;
+        Ok((take(&mut out), sender))
+    }
+
+    /// [`Self::try_recv`] into `out`, returning the sender to wake: a large
+    /// value is moved once, from where it waited to the receiver's slot
+    /// (as sends do, `Self::try_send_from`).
+    pub(super) fn try_recv_into(&mut self, out: &mut Option<T>) -> Result<Option<W>, TryRecvError> {
+        *out = self.buffer.pop_front();
+        if out.is_some() {
             let sender = self.refill();
             self.notify_watchers(None);
-            return Ok((value, sender));
+            return Ok(sender);
         }
         // Capacity 0 (a bounded buffer is never empty while live senders
         // are blocked, invariant 3): straight from the sender's entry.
-        if let Some((value, sender)) = self.take_from_sender() {
+        if let Some(sender) = self.take_from_sender_into(out) {
             self.notify_watchers(None);
-            return Ok((value, Some(sender)));
+            return Ok(Some(sender));
         }
         if self.senders == 0 {
             Err(TryRecvError::Disconnected)
@@ -305,16 +337,29 @@ impl<T, W: Copy> State<T, W> {
     /// a sender handed it one; `Empty` while it is promised one
     /// (`reserve.rs`: it must wait for it, see [`Self::is_promised`]); else
     /// what [`Self::try_recv`] finds.
+    #[cfg(test)]
     pub(super) fn recv_as(&mut self, ticket: Option<u64>) -> Result<Received<T, W>, TryRecvError> {
+        let mut out = None;
+        let sender = self.recv_into(ticket, &mut out)?;
+        Ok((take(&mut out), sender))
+    }
+
+    /// [`Self::recv_as`] into `out`, returning the sender to wake.
+    pub(super) fn recv_into(
+        &mut self,
+        ticket: Option<u64>,
+        out: &mut Option<T>,
+    ) -> Result<Option<W>, TryRecvError> {
         if let Some(ticket) = ticket {
-            if let Some(value) = self.take_handed(ticket) {
-                return Ok((value, None));
+            *out = self.take_handed(ticket);
+            if out.is_some() {
+                return Ok(None);
             }
             if self.is_promised(ticket) {
                 return Err(TryRecvError::Empty);
             }
         }
-        self.try_recv()
+        self.try_recv_into(out)
     }
 
     /// Registers a receiver about to park (after `recv_as` found it empty).

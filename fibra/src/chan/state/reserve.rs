@@ -238,14 +238,13 @@ impl<T, W: Copy> State<T, W> {
     pub(in crate::chan) fn release(&mut self, reservation: Reservation<W>) -> Option<W> {
         let woken = match reservation {
             Reservation::Received(ticket) => {
-                let value = self.take_handed(ticket).expect("a reserved value stays handed");
-                match self.hand_to_receiver(value) {
-                    Ok(receiver) => Some(receiver),
-                    Err(value) => {
-                        self.buffer.push_front(value);
-                        None
-                    }
+                let mut slot = self.take_handed(ticket);
+                assert!(slot.is_some(), "a reserved value stays handed");
+                let receiver = self.hand_to_receiver(&mut slot);
+                if let Some(value) = slot {
+                    self.buffer.push_front(value);
                 }
+                receiver
             }
             Reservation::SendPromise { ticket, receiver } => {
                 self.end_promise(ticket);
