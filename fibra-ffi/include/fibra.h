@@ -23,7 +23,7 @@
  * - a status_out or metrics pointer that is not writable.
  *
  * Threads: callbacks run on the runtime's worker threads, on fibra's fiber
- * stacks (64 KiB by default). fibra_task_wait, fibra_chan_send,
+ * stacks (1 MiB by default). fibra_task_wait, fibra_chan_send,
  * fibra_chan_recv, fibra_waitgroup_wait, fibra_yield and fibra_sleep_ns
  * inside a task park only that task; a pthread lock, blocking I/O or the
  * OS's sleep hold the worker thread.

@@ -24,7 +24,7 @@
 //! ```
 //!
 //! Tasks may block like goroutines. Each worker runs its loop on a *fiber* (a
-//! pooled stack, 64 KiB by default: [`Builder::stack_size`]) and tasks run as
+//! pooled stack, 1 MiB by default: [`Builder::stack_size`]) and tasks run as
 //! plain calls in it; a task that waits ([`JoinHandle::join`], [`scope`],
 //! [`join`], [`yield_now`], [`chan`] sends and receives, with or without a
 //! timeout, [`select!`], [`time::sleep`], the [`sync`] primitives:

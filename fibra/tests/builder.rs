@@ -2,8 +2,8 @@
 //! above the supported maximum, or a stack size out of range) is an
 //! `io::ErrorKind::InvalidInput` error, not a panic; worker threads are named
 //! `PREFIX-0..N`; `num_workers` matches; tasks get the configured stack size
-//! (more than 32 MiB of stack with a 64 MiB setting, 32 KiB with the 64 KiB
-//! default); `FIBRA_WORKERS` sets the default worker count, bad values are
+//! (more than 32 MiB of stack with a 64 MiB setting, half the default with
+//! the default); `FIBRA_WORKERS` sets the default worker count, bad values are
 //! `InvalidInput` errors, `Builder::workers` overrides it, and without it the
 //! default is the available parallelism. The environment cases run in child
 //! processes (this test binary re-run with the variable set and a filter), so
@@ -51,9 +51,13 @@ fn use_stack(depth: usize) -> u64 {
 
 #[test]
 fn tasks_get_the_configured_stack_size() {
-    // The default fiber stack (64 KiB) holds 32 KiB of task stack ...
+    // The default fiber stack (1 MiB) holds half its size of task stack ...
+    let half_kib = fibra::DEFAULT_STACK_SIZE >> 11;
     let rt = Runtime::builder().workers(2).build().unwrap();
-    assert_eq!(rt.spawn(|| use_stack(32)).join().unwrap(), 32);
+    assert_eq!(
+        rt.spawn(move || use_stack(half_kib)).join().unwrap(),
+        half_kib as u64
+    );
     // ... and an explicit size is applied: 40 MiB of stack in a task would
     // overflow (abort) with the default.
     let rt = Runtime::builder()

@@ -154,7 +154,8 @@ fn a_deep_chain_of_joins_parks_instead_of_overflowing() {
     });
 }
 
-/// Child process: a task recurses without bound on its 64 KiB fiber stack.
+/// Child process: a task recurses without bound on its fiber stack (of the
+/// default size).
 #[test]
 fn overflow_child() {
     if std::env::var_os("FIBRA_OVERFLOW_CHILD").is_none() {

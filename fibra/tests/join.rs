@@ -72,7 +72,7 @@ fn deep_and_parallel_recursion() {
     with_hang_guard("deep join", || {
         // A linear recursion of joins needs a stack to match (about 250 bytes
         // a level in a release build, several times that in a debug build);
-        // the default 64 KiB fiber stack is for ordinary tasks.
+        // the default 1 MiB fiber stack is for ordinary tasks.
         let rt = Runtime::builder().workers(4).stack_size(8 << 20).build().unwrap();
         let depth = scaled(500, 1000) as u32;
         assert_eq!(rt.block_on(|| deep(depth)), depth);

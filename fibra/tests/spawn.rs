@@ -232,8 +232,9 @@ fn roundtrip<const N: usize>(rt: &Runtime) {
 
 #[test]
 fn closures_and_outputs_of_any_size() {
-    // Tasks run on fiber stacks (64 KiB by default); a 16 KiB closure is
-    // copied several times on the way in a debug build, so give it room.
+    // Tasks run on fiber stacks; a 16 KiB closure is copied several times
+    // on the way in a debug build, so give it room: 1 MiB (the default
+    // today, set here so that the test does not depend on it).
     let rt = Runtime::builder().workers(2).stack_size(1 << 20).build().unwrap();
     roundtrip::<1>(&rt);
     roundtrip::<8>(&rt);

@@ -44,23 +44,27 @@
 //!
 //! Costs measured on the 2-vCPU development machine (Linux 6.18, shared with
 //! other jobs, so ranges over runs), with
-//! `cargo test --release -p fibra --lib stack::tests::measure_costs -- --ignored --nocapture`:
+//! `cargo test --release -p fibra --lib stack::tests::measure_costs -- --ignored --nocapture`
+//! (default 1 MiB stacks; the rows that depend on the size say so):
 //!
-//! | what                                                      | cost       |
-//! |-----------------------------------------------------------|------------|
+//! | what                                                       | cost       |
+//! |------------------------------------------------------------|------------|
 //! | `get` + `put` of a pooled stack, hot, with the depth probe | 50–125 ns  |
-//! | same, depth probe disabled (`hot_bytes >= stack_size`)    | 10–20 ns   |
-//! | first `get` from a new pool: `mmap` a 4 MiB slab + guard  | 4–10 µs    |
-//! | each new stack (its `MADV_GUARD_INSTALL` syscall)         | 0.7–2 µs   |
-//! | first `put` of a fresh stack (probe page read fault)      | 0.9–1.5 µs |
-//! | `put` of a stack that went deep (`MADV_DONTNEED` 48 KiB)  | 3.2–3.5 µs |
-//! | `mincore` of one page (the rejected exact depth check)    | 0.9–1.6 µs |
-//! | RSS of an allocated, untouched stack                      | 0 B        |
-//! | page tables per stack (one 4 KiB table per 2 MiB)         | 136 B      |
-//! | RSS of a stack whose fiber touched one page               | 4,096 B    |
+//! | same, depth probe disabled (`hot_bytes >= stack_size`)     | 10–20 ns   |
+//! | first `get` from a new pool: `mmap` a 4 MiB slab + guard   | 4–10 µs    |
+//! | each new stack (its `MADV_GUARD_INSTALL` syscall)          | 0.7–2 µs   |
+//! | first `put` of a fresh stack (probe page read fault)       | 0.9–1.5 µs |
+//! | `put` of a stack that went deep (`MADV_DONTNEED` 1008 KiB) | 2.5–3.0 µs |
+//! | same with 64 KiB stacks (`MADV_DONTNEED` 48 KiB)           | 3.2–3.5 µs |
+//! | `mincore` of one page (the rejected exact depth check)     | 0.9–1.6 µs |
+//! | RSS of an allocated, untouched stack                       | 0 B        |
+//! | page tables per stack (one 4 KiB table per 2 MiB)          | 2,060 B    |
+//! | same with 64 KiB stacks                                    | 136 B      |
+//! | RSS of a stack whose fiber touched one page                | 4,096 B    |
 //! | RSS per suspended `Coroutine` on a pooled stack (+ handle) | 4,152 B    |
 //!
-//! 200,000 stacks at once add one mapping per slab (about 60), where
+//! 200,000 stacks at once add at most one mapping per slab (about 60 slabs
+//! of 64 KiB stacks, 790 of 1 MiB ones; adjacent slabs merge), where
 //! `mprotect` guards stop at 32,746 stacks under `vm.max_map_count = 65530`.
 
 mod fiber_stack;

@@ -7,7 +7,7 @@
 //! slab it writes
 //!
 //! ```text
-//! fatal runtime error: fiber stack overflow (fiber stack of 64 KiB; raise it with Builder::stack_size)
+//! fatal runtime error: fiber stack overflow (fiber stack of 1024 KiB; raise it with Builder::stack_size)
 //! ```
 //!
 //! to stderr with `write(2)` and aborts. Any other fault is passed to the
