@@ -76,7 +76,8 @@
 //! `fiber` and `stack` (fibers and their pooled stacks), `worker` (the loop
 //! and its dispatcher), `sync`, `chan` and `time` (blocking primitives; `time`
 //! has a timing wheel per worker), `runtime`
-//! (the public API). See `DESIGN.md` in the repository.
+//! (the public API). `docs/ARCHITECTURE.md` in the repository walks
+//! through them.
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]

@@ -1,5 +1,5 @@
 //! The in-process runtimes under comparison, one file each (Go is a separate
-//! program, see `go_peer.rs`). To add a runtime, add a file implementing
+//! program, see `go.rs`). To add a runtime, add a file implementing
 //! [`Peer`] and list it in [`NAMES`] and [`by_name`].
 //!
 //! Also here: [`Gate`] and [`Tally`], the two helpers every runtime's
