@@ -45,18 +45,21 @@ pub trait Parking {
 /// A channel's state under its lock.
 pub(super) type Shared<T, W> = Mutex<State<T, W>>;
 
-/// A channel's locked state. Unlocking (dropping it) also wakes the
-/// watchers that changes made under the lock chose (`state/reserve.rs`):
-/// every operation that may change the state locks through [`lock`].
+/// A channel's locked state. Dropping it wakes the watchers that changes
+/// made under the lock chose (`state/reserve.rs`), and then unlocks: every
+/// operation that may change the state locks through [`lock`]. (Watchers,
+/// the dynamic `Select`'s, are rare; waking them just before the unlock
+/// rather than after keeps the common path one branch long.)
 pub(super) struct Locked<'a, T, P: Parking> {
-    guard: Option<MutexGuard<'a, State<T, P::Waiter>>>,
+    guard: MutexGuard<'a, State<T, P::Waiter>>,
     parking: &'a P,
 }
 
 /// Locks `shared` for a party that parks and wakes through `parking`.
+#[inline]
 pub(super) fn lock<'a, T, P: Parking>(shared: &'a Shared<T, P::Waiter>, parking: &'a P) -> Locked<'a, T, P> {
     Locked {
-        guard: Some(crate::loom::lock(shared)),
+        guard: crate::loom::lock(shared),
         parking,
     }
 }
@@ -64,28 +67,25 @@ pub(super) fn lock<'a, T, P: Parking>(shared: &'a Shared<T, P::Waiter>, parking:
 impl<T, P: Parking> Deref for Locked<'_, T, P> {
     type Target = State<T, P::Waiter>;
 
+    #[inline]
     fn deref(&self) -> &Self::Target {
-        self.guard.as_ref().expect("locked until dropped")
+        &self.guard
     }
 }
 
 impl<T, P: Parking> DerefMut for Locked<'_, T, P> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut Self::Target {
-        self.guard.as_mut().expect("locked until dropped")
+        &mut self.guard
     }
 }
 
 impl<T, P: Parking> Drop for Locked<'_, T, P> {
+    #[inline]
     fn drop(&mut self) {
-        let Some(mut guard) = self.guard.take() else {
-            return;
-        };
-        let woken = guard.take_woken_watchers();
-        drop(guard);
-        woken
-            .into_iter()
-            .flatten()
-            .for_each(|waiter| self.parking.unpark(waiter));
+        if let Some(woken) = self.guard.take_woken_watchers() {
+            woken.into_iter().for_each(|waiter| self.parking.unpark(waiter));
+        }
     }
 }
 

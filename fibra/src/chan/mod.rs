@@ -577,6 +577,7 @@ impl<T> Receiver<T> {
         self.receive(Some(deadline))
     }
 
+    #[inline]
     fn receive(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         match &self.flavor {
             Flavor::Channel(channel) => {

@@ -35,8 +35,8 @@
 //!    receiver starts waiting, a value leaves, a slot is freed, an end
 //!    disconnects) chooses every watcher's selection that is still
 //!    undecided, except the selection of the party making the change, and
-//!    drops them all; the chosen ones are woken after unlocking (the
-//!    parent's `take_woken_watchers`). A woken select looks again, so no
+//!    drops them all; the chosen ones are woken as the lock is released
+//!    (`blocking::Locked`, through `take_woken_watchers`). A woken select looks again, so no
 //!    change goes unseen by a watcher registered before it.
 
 use super::super::selection::SelectArmRef;
@@ -83,6 +83,29 @@ pub(in crate::chan) enum Settled {
     Gone,
 }
 
+impl<W: Copy> Extras<W> {
+    /// [`State::notify_watchers`], once anybody watched.
+    #[cold]
+    fn notify(&mut self, except: Option<&Arc<Selection<W>>>) {
+        let Extras { watchers, woken, .. } = self;
+        watchers.retain(|(_, arm)| {
+            if except.is_some_and(|me| Arc::ptr_eq(me, &arm.selection)) {
+                return true;
+            }
+            if arm.selection.choose(arm.arm) {
+                woken.push(arm.selection.waiter());
+            }
+            false
+        });
+    }
+
+    /// [`State::take_woken_watchers`], once anybody watched.
+    #[cold]
+    fn take_woken(&mut self) -> Option<Vec<W>> {
+        (!self.woken.is_empty()).then(|| std::mem::take(&mut self.woken))
+    }
+}
+
 impl<T, W: Copy> State<T, W> {
     fn extras(&mut self) -> &mut Extras<W> {
         self.extras.get_or_insert_with(|| {
@@ -112,27 +135,19 @@ impl<T, W: Copy> State<T, W> {
 
     /// Chooses every undecided watcher but those of `except`'s selection,
     /// and drops them all (invariant 3). One branch when nobody watches.
+    #[inline]
     pub(super) fn notify_watchers(&mut self, except: Option<&Arc<Selection<W>>>) {
-        let Some(extras) = self.extras.as_deref_mut() else {
-            return;
-        };
-        let Extras { watchers, woken, .. } = extras;
-        watchers.retain(|(_, arm)| {
-            if except.is_some_and(|me| Arc::ptr_eq(me, &arm.selection)) {
-                return true;
-            }
-            if arm.selection.choose(arm.arm) {
-                woken.push(arm.selection.waiter());
-            }
-            false
-        });
+        if let Some(extras) = self.extras.as_deref_mut() {
+            extras.notify(except);
+        }
     }
 
-    /// The waiters that changes chose since the last call, to wake after
-    /// unlocking (`None`, without allocating, when there are none).
+    /// The waiters that changes chose since the last call, to wake (`None`,
+    /// without allocating, when there are none; one branch when nobody
+    /// ever watched).
+    #[inline]
     pub(in crate::chan) fn take_woken_watchers(&mut self) -> Option<Vec<W>> {
-        let extras = self.extras.as_deref_mut()?;
-        (!extras.woken.is_empty()).then(|| std::mem::take(&mut extras.woken))
+        self.extras.as_deref_mut()?.take_woken()
     }
 
     /// Registers a select's arm to hear of any change; see [`Self::unwatch`].
