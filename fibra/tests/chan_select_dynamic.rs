@@ -427,3 +427,25 @@ fn every_value_is_received_exactly_once_through_dynamic_selects() {
         }
     }
 }
+
+#[test]
+fn a_forgotten_selection_leaks_nothing_when_the_channel_goes() {
+    // `mem::forget` skips the selected operation's release: the received
+    // value it held stays in the channel and is dropped with it.
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = unbounded();
+    tx.send(Counted(drops.clone())).unwrap();
+    {
+        let mut select = Select::new();
+        select.recv(&rx);
+        std::mem::forget(select.select());
+    }
+    drop((tx, rx));
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}

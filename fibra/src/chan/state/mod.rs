@@ -464,19 +464,18 @@ impl<T, W: Copy> State<T, W> {
     /// Drops one receiver; the last one wakes every blocked sender (their
     /// values stay in their entries for them to take back) and hands out
     /// the buffered values, to be dropped by the caller outside the lock.
-    /// (Nothing can be handed: a receiver that was handed a value is still
-    /// in its receive, so it was not the last to go.)
     pub(super) fn remove_receiver(&mut self) -> (Vec<W>, VecDeque<T>) {
         self.receivers -= 1;
         if self.receivers > 0 {
             return (Vec::new(), VecDeque::new());
         }
-        debug_assert!(
-            self.handed.is_empty(),
-            "a value was handed to a receiver that left"
-        );
         self.notify_watchers(None);
         let waiters = self.blocked_senders.iter().map(|s| s.owner.waiter()).collect();
-        (waiters, std::mem::take(&mut self.buffer))
+        let mut undelivered = std::mem::take(&mut self.buffer);
+        // Empty unless a selected receive was forgotten (`mem::forget` of a
+        // `SelectedOperation`): a receiver handed a value is still in its
+        // receive, so it was not the last to go.
+        undelivered.extend(self.handed.drain(..).map(|(_, value)| value));
+        (waiters, undelivered)
     }
 }
