@@ -511,35 +511,27 @@ trait Operation<'a>: Arm<Tasks> {
     fn take_held(&mut self) -> Option<Held<'a>>;
 }
 
-impl<'a, T> Operation<'a> for ChannelRecv<'a, T, Tasks> {
-    fn set_mode(&mut self, mode: Mode) {
-        self.switch_to(mode);
-    }
+/// The two channel operations, which differ only in their direction.
+macro_rules! channel_operation {
+    ($($operation:ident: $is_send:literal),*) => {$(
+        impl<'a, T> Operation<'a> for $operation<'a, T, Tasks> {
+            fn set_mode(&mut self, mode: Mode) {
+                self.switch_to(mode);
+            }
 
-    fn take_held(&mut self) -> Option<Held<'a>> {
-        let reservation = self.take_reservation()?;
-        Some(Held::Channel {
-            reservation,
-            channel: self.shared(),
-            is_send: false,
-        })
-    }
+            fn take_held(&mut self) -> Option<Held<'a>> {
+                let reservation = self.take_reservation()?;
+                Some(Held::Channel {
+                    reservation,
+                    channel: self.shared(),
+                    is_send: $is_send,
+                })
+            }
+        }
+    )*};
 }
 
-impl<'a, T> Operation<'a> for ChannelSend<'a, T, Tasks> {
-    fn set_mode(&mut self, mode: Mode) {
-        self.switch_to(mode);
-    }
-
-    fn take_held(&mut self) -> Option<Held<'a>> {
-        let reservation = self.take_reservation()?;
-        Some(Held::Channel {
-            reservation,
-            channel: self.shared(),
-            is_send: true,
-        })
-    }
-}
+channel_operation!(ChannelRecv: false, ChannelSend: true);
 
 /// A receive from a timer channel: ready once a delivery is due.
 struct TimerRecv<'a> {

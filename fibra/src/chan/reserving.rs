@@ -16,6 +16,7 @@ use super::select::Arm;
 use super::selection::{SelectArmRef, Selection};
 use super::state::{Reservation, Settled};
 use crate::loom::Arc;
+use std::ops::{Deref, DerefMut};
 
 /// Whether a run selects (reserves) or only looks for a ready operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,20 +25,21 @@ pub(super) enum Mode {
     Ready,
 }
 
-/// A receive from a channel (generic over the parking, for the loom models).
-pub(super) struct ChannelRecv<'a, T, P: Parking> {
+/// What both operations keep: the channel, the mode, this round's entry,
+/// and the outcome.
+pub(super) struct OperationState<'a, T, P: Parking> {
     shared: &'a Shared<T, P::Waiter>,
     mode: Mode,
-    /// This round's entry: a select receive arm (`Mode::Select`) or a
-    /// watcher (`Mode::Ready`).
+    /// This round's entry: a select receive arm (a receive in
+    /// `Mode::Select`) or a watcher.
     ticket: Option<u64>,
     held: Option<Reservation<P::Waiter>>,
     ready: bool,
 }
 
-impl<'a, T, P: Parking> ChannelRecv<'a, T, P> {
-    pub(super) fn new(shared: &'a Shared<T, P::Waiter>, mode: Mode) -> ChannelRecv<'a, T, P> {
-        ChannelRecv {
+impl<'a, T, P: Parking> OperationState<'a, T, P> {
+    fn new(shared: &'a Shared<T, P::Waiter>, mode: Mode) -> OperationState<'a, T, P> {
+        OperationState {
             shared,
             mode,
             ticket: None,
@@ -60,6 +62,33 @@ impl<'a, T, P: Parking> ChannelRecv<'a, T, P> {
     pub(super) fn switch_to(&mut self, mode: Mode) {
         self.mode = mode;
         self.ready = false;
+    }
+
+    fn completed(&self) -> bool {
+        self.ready || self.held.is_some()
+    }
+}
+
+/// A receive from a channel (generic over the parking, for the loom models).
+pub(super) struct ChannelRecv<'a, T, P: Parking>(OperationState<'a, T, P>);
+
+impl<'a, T, P: Parking> ChannelRecv<'a, T, P> {
+    pub(super) fn new(shared: &'a Shared<T, P::Waiter>, mode: Mode) -> ChannelRecv<'a, T, P> {
+        ChannelRecv(OperationState::new(shared, mode))
+    }
+}
+
+impl<'a, T, P: Parking> Deref for ChannelRecv<'a, T, P> {
+    type Target = OperationState<'a, T, P>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T, P: Parking> DerefMut for ChannelRecv<'_, T, P> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
     }
 }
 
@@ -111,7 +140,7 @@ impl<T, P: Parking> Arm<P> for ChannelRecv<'_, T, P> {
     }
 
     fn completed(&self) -> bool {
-        self.ready || self.held.is_some()
+        self.0.completed()
     }
 
     fn awaiting_hand_off(&self) -> bool {
@@ -122,40 +151,25 @@ impl<T, P: Parking> Arm<P> for ChannelRecv<'_, T, P> {
 /// A send into a channel: it reserves (a waiting receiver or a slot) and,
 /// while waiting, watches the channel (it has no value to leave in an
 /// entry).
-pub(super) struct ChannelSend<'a, T, P: Parking> {
-    shared: &'a Shared<T, P::Waiter>,
-    mode: Mode,
-    /// This round's watcher.
-    ticket: Option<u64>,
-    held: Option<Reservation<P::Waiter>>,
-    ready: bool,
-}
+pub(super) struct ChannelSend<'a, T, P: Parking>(OperationState<'a, T, P>);
 
 impl<'a, T, P: Parking> ChannelSend<'a, T, P> {
     pub(super) fn new(shared: &'a Shared<T, P::Waiter>, mode: Mode) -> ChannelSend<'a, T, P> {
-        ChannelSend {
-            shared,
-            mode,
-            ticket: None,
-            held: None,
-            ready: false,
-        }
+        ChannelSend(OperationState::new(shared, mode))
     }
+}
 
-    /// The reservation made, once the operation was selected.
-    pub(super) fn take_reservation(&mut self) -> Option<Reservation<P::Waiter>> {
-        self.held.take()
+impl<'a, T, P: Parking> Deref for ChannelSend<'a, T, P> {
+    type Target = OperationState<'a, T, P>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
+}
 
-    /// The channel.
-    pub(super) fn shared(&self) -> &'a Shared<T, P::Waiter> {
-        self.shared
-    }
-
-    /// Selects (reserves) or only looks from the next run on.
-    pub(super) fn switch_to(&mut self, mode: Mode) {
-        self.mode = mode;
-        self.ready = false;
+impl<T, P: Parking> DerefMut for ChannelSend<'_, T, P> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
     }
 }
 
@@ -188,6 +202,6 @@ impl<T, P: Parking> Arm<P> for ChannelSend<'_, T, P> {
     }
 
     fn completed(&self) -> bool {
-        self.ready || self.held.is_some()
+        self.0.completed()
     }
 }
