@@ -123,11 +123,7 @@ impl Peer for FibraPeer {
 
     fn queue_unrun(&self, n: u64, probe: &mut dyn FnMut()) -> Option<u64> {
         let gate = Arc::new(Gate::default());
-        for _ in 0..self.workers {
-            let gate = gate.clone();
-            drop(self.rt.spawn(move || gate.hold()));
-        }
-        gate.wait_held(self.workers);
+        gate.hold_every_worker(self.workers, |gate| drop(self.rt.spawn(move || gate.hold())));
         let tally = Arc::new(Tally::default());
         for i in 0..n {
             let tally = tally.clone();

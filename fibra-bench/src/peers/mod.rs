@@ -56,6 +56,18 @@ impl Gate {
         }
     }
 
+    /// Starts one holding task per worker with `spawn_holder`, one at a
+    /// time: each is spawned only once the previous one holds its worker.
+    /// Spawned all at once, two could land in one worker's queue while the
+    /// other worker sleeps, and a worker blocked in `hold` never hands its
+    /// queue on (seen with Tokio: the harness's own test hung so).
+    pub fn hold_every_worker(self: &Arc<Gate>, workers: usize, mut spawn_holder: impl FnMut(Arc<Gate>)) {
+        for held in 1..=workers {
+            spawn_holder(self.clone());
+            self.wait_held(held);
+        }
+    }
+
     /// Waits until `workers` holding tasks are running.
     pub fn wait_held(&self, workers: usize) {
         while self.held.load(Ordering::Relaxed) < workers {
