@@ -6,18 +6,10 @@
 
 mod common;
 
-use common::{runtime, with_hang_guard};
+use common::everywhere;
 use fibra::chan::{after, at, bounded, never, tick, unbounded, RecvTimeoutError, TryRecvError};
 use fibra::select;
 use std::time::{Duration, Instant};
-
-/// Runs `f` on a plain thread and in a task of a 1- and a 2-worker runtime.
-fn everywhere(name: &str, f: fn()) {
-    with_hang_guard(name, f);
-    for workers in [1, 2] {
-        with_hang_guard(name, move || runtime(workers).block_on(f));
-    }
-}
 
 #[test]
 fn len_full_and_capacity_on_both_ends() {

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{runtime, scaled, with_hang_guard};
+use common::{everywhere, runtime, scaled, with_hang_guard};
 use fibra::chan::{
     after, bounded, never, tick, unbounded, Receiver, RecvError, RecvTimeoutError, Select, SendError, Sender,
     TryRecvError,
@@ -17,14 +17,6 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Runs `f` on a plain thread and in a task of a 1- and a 2-worker runtime.
-fn everywhere(name: &str, f: fn()) {
-    with_hang_guard(name, f);
-    for workers in [1, 2] {
-        with_hang_guard(name, move || runtime(workers).block_on(f));
-    }
-}
 
 /// Runs `f` in a fresh thread, or in a task if the caller is a task (its
 /// thread is a worker: named `fibra-worker-N`).
@@ -123,19 +115,28 @@ fn a_promised_receiver_waits_past_its_deadline_for_its_value() {
     everywhere("promised receiver", || {
         let (tx, rx) = bounded::<u32>(0);
         let receiver = spawn_like(move || {
-            // Claimed by the selected send below before its deadline: the
-            // value comes after the deadline, and it must get it.
-            assert_eq!(rx.recv_timeout(Duration::from_millis(20)), Ok(11));
+            // Each attempt waits 20 ms; an attempt that times out before the
+            // selected send below claims it just tries again. The claimed
+            // attempt must wait past its deadline for the value: if it left,
+            // the value would be handed to nobody and this would wait for
+            // ever (the hang guard fails the test).
+            loop {
+                match rx.recv_timeout(Duration::from_millis(20)) {
+                    Ok(value) => return assert_eq!(value, 11),
+                    Err(error) => assert!(error.is_timeout()),
+                }
+            }
         });
         let mut select = Select::new();
         select.send(&tx);
         let operation = loop {
-            // Succeeds only once the receiver waits (nothing else has room).
+            // Succeeds only while the receiver waits (nothing else has room).
             match select.try_select() {
                 Ok(operation) => break operation,
                 Err(_) => fibra::yield_now(),
             }
         };
+        // Past the claimed attempt's deadline, whenever it began.
         fibra::time::sleep(Duration::from_millis(40));
         operation.send(&tx, 11).unwrap();
         receiver();

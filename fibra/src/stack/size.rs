@@ -28,8 +28,9 @@ use std::sync::OnceLock;
 ///   size. (Numbers at the commit that added this line, 2026-12-03.)
 ///
 /// Cost: a blocked task keeps the pages its fiber touched, usually one:
-/// 4,490 bytes of RSS per blocked task with its task and channel (fibra-bench's
-/// `blocked_rss` row; the same with 64 KiB or 256 KiB stacks), plus 2 KiB of
+/// 4,523 bytes of RSS per blocked task with its task and channel (fibra-bench's
+/// `blocked_rss` row at 844de9c; 4,490 at 2a44c1a, where 64 KiB, 256 KiB and
+/// 1 MiB stacks gave the same), plus 2 KiB of
 /// page tables, which RSS does not count (one 4 KiB table maps 2 MiB, two
 /// stacks; 137 bytes with 64 KiB stacks), which the kernel allocates and
 /// zeroes when a stack is first carved: fibra-bench's `blocked_rss` run at a

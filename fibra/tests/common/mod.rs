@@ -18,6 +18,15 @@ pub fn runtime(workers: usize) -> fibra::Runtime {
     fibra::Runtime::builder().workers(workers).build().unwrap()
 }
 
+/// Runs `f` on a plain thread and in a task of a 1- and a 2-worker
+/// runtime (`block_on`), each under the hang guard.
+pub fn everywhere(name: &str, f: fn()) {
+    with_hang_guard(name, f);
+    for workers in [1, 2] {
+        with_hang_guard(name, move || runtime(workers).block_on(f));
+    }
+}
+
 /// `small` in debug builds, `big` in release builds (stress sizes).
 pub fn scaled(small: usize, big: usize) -> usize {
     if cfg!(debug_assertions) {
